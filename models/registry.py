@@ -1,0 +1,197 @@
+"""Named perception backends. Each entry says what it is, what it needs, and how to build it.
+
+Factories are ``"module:callable"`` strings imported only when that backend is chosen, so
+naming a backend never imports a heavy stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.util import find_spec
+from typing import Any, Literal
+
+from audit.protocols import DraftParser, Grounder
+from models.settings import BackendSettings, Quantization, load_settings
+
+Kind = Literal["grounder", "parser"]
+
+MEDGEMMA_MODEL_ID = "alex-feeel/medgemma-cxr-auditor-v2"
+MEDGEMMA_BASE_ID = "google/medgemma-4b-it"  # google/medgemma-1.5-4b-it also works as a base
+NEMOTRON_MODEL_ID = "nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16"
+
+QUANTIZED: tuple[Quantization, ...] = ("nf4", "int8")  # bitsandbytes weights
+
+# Import names whose pip package is named differently.
+PIP_NAMES: dict[str, str] = {"PIL": "pillow"}
+
+
+class UnknownBackendError(KeyError):
+    """No backend of that kind has that name."""
+
+    def __init__(self, kind: Kind, name: str, valid: list[str]) -> None:
+        self.kind, self.name, self.valid = kind, name, valid
+        super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend exists but cannot run here (a package or the weights are missing)."""
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    kind: Kind
+    description: str
+    factory: str  # "package.module:callable" taking BackendSettings
+    requires: tuple[str, ...] = ()  # import names that must be installed
+    runs_on: str = "CPU"
+    quantized_requires: tuple[str, ...] = ()  # needed only for nf4/int8 weights
+    # Model-backed backends: the model used when the settings name none (a hub id or a
+    # local folder), the base it was fine-tuned from, and the transformers classes that
+    # load it (chosen here, never guessed from an error).
+    default_model_id: str | None = None
+    base_model_id: str | None = None
+    model_class: str | None = None  # e.g. "AutoModelForImageTextToText"
+    preprocessor_class: str | None = None  # "AutoProcessor" or "AutoTokenizer"
+    # Approximate parameter count, for the memory estimate when the config is not at hand.
+    approx_params: float | None = None
+
+    def model_id(self, settings: BackendSettings) -> str | None:
+        """The model this backend loads under ``settings``: the settings' id, else the default."""
+        return settings.model_id or self.default_model_id
+
+    def install_hint(self, settings: BackendSettings | None = None) -> str | None:
+        """What to install for this backend to run here, or None when nothing is missing."""
+        missing = self.missing_packages(settings)
+        if not missing:
+            return None
+        return f"pip install {' '.join(PIP_NAMES.get(name, name) for name in missing)}"
+
+    def needed_packages(self, settings: BackendSettings | None = None) -> tuple[str, ...]:
+        """Import names this backend needs; 4- and 8-bit weights add ``quantized_requires``."""
+        if settings is not None and settings.quantization in QUANTIZED:
+            return self.requires + self.quantized_requires
+        return self.requires
+
+    def missing_packages(self, settings: BackendSettings | None = None) -> list[str]:
+        return [package for package in self.needed_packages(settings) if find_spec(package) is None]
+
+    def build(self, settings: BackendSettings) -> Any:
+        missing = self.missing_packages(settings)
+        if missing:
+            raise BackendUnavailableError(
+                f"the {self.name!r} {self.kind} needs {', '.join(missing)}: "
+                f"install with `{self.install_hint(settings)}` (or ./run.sh)"
+            )
+        module_name, _, attr = self.factory.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):  # "Class.classmethod" factories
+            target = getattr(target, part)
+        factory: Callable[[BackendSettings], Any] = target
+        return factory(settings)
+
+
+_SPECS: tuple[BackendSpec, ...] = (
+    BackendSpec(
+        name="reference",
+        kind="grounder",
+        description="Expert boxes stored with the case (teaching worklists, evaluation).",
+        factory="models.reference:ReferenceGrounder.from_settings",
+    ),
+    BackendSpec(
+        name="findings-file",
+        kind="grounder",
+        description="Findings JSON made elsewhere (a batch GPU job, another model).",
+        factory="models.findings_file:FindingsFileGrounder.from_settings",
+    ),
+    BackendSpec(
+        name="rules",
+        kind="parser",
+        description="Deterministic lexicon with negation, uncertainty and laterality rules.",
+        factory="models.rules.parser:RulesParser.from_settings",
+    ),
+    BackendSpec(
+        name="medgemma",
+        kind="grounder",
+        description="Fine-tuned MedGemma 4B: boxes for the six labels, 4-bit on a consumer GPU.",
+        factory="models.medgemma:MedGemmaGrounder.from_settings",
+        requires=("torch", "transformers", "accelerate", "PIL"),
+        quantized_requires=("bitsandbytes",),
+        runs_on="GPU (CPU possible, slow)",
+        default_model_id=MEDGEMMA_MODEL_ID,
+        base_model_id=MEDGEMMA_BASE_ID,
+        model_class="AutoModelForImageTextToText",
+        preprocessor_class="AutoProcessor",
+        approx_params=4.3e9,
+    ),
+    BackendSpec(
+        name="nemotron",
+        kind="parser",
+        description="Nemotron-3 Nano 4B: labels with status and verbatim spans, checked against the draft.",
+        factory="models.nemotron:NemotronParser.from_settings",
+        requires=("torch", "transformers", "accelerate"),
+        quantized_requires=("bitsandbytes",),
+        runs_on="GPU (CPU possible, slow)",
+        default_model_id=NEMOTRON_MODEL_ID,
+        model_class="AutoModelForCausalLM",
+        preprocessor_class="AutoTokenizer",
+        approx_params=3.97e9,
+    ),
+    BackendSpec(
+        name="openai",
+        kind="grounder",
+        description="The grounding prompt over an OpenAI-compatible endpoint (vLLM, TGI).",
+        factory="models.openai_backend:OpenAIGrounder.from_settings",
+        requires=("PIL",),
+        runs_on="remote",
+        default_model_id=MEDGEMMA_MODEL_ID,
+    ),
+    BackendSpec(
+        name="openai",
+        kind="parser",
+        description="The draft-parsing prompt over an OpenAI-compatible endpoint (vLLM, TGI).",
+        factory="models.openai_backend:OpenAIParser.from_settings",
+        runs_on="remote",
+        default_model_id=NEMOTRON_MODEL_ID,
+    ),
+)
+
+REGISTRY: dict[tuple[Kind, str], BackendSpec] = {(spec.kind, spec.name): spec for spec in _SPECS}
+
+
+def register(spec: BackendSpec) -> None:
+    """Add a backend (used by tests and plug-ins); a name is registered once per kind."""
+    key = (spec.kind, spec.name)
+    if key in REGISTRY:
+        raise ValueError(f"{spec.kind} {spec.name!r} is already registered")
+    REGISTRY[key] = spec
+
+
+def names(kind: Kind) -> list[str]:
+    return [name for (k, name) in REGISTRY if k == kind]
+
+
+def spec_for(kind: Kind, name: str) -> BackendSpec:
+    try:
+        return REGISTRY[(kind, name)]
+    except KeyError:
+        raise UnknownBackendError(kind, name, names(kind)) from None
+
+
+def get_grounder(name: str, settings: BackendSettings | None = None) -> Grounder:
+    """Build a grounder; without ``settings``, they are read from the file and environment."""
+    spec = spec_for("grounder", name)
+    grounder: Grounder = spec.build(settings if settings is not None else load_settings(backend=name))
+    return grounder
+
+
+def get_parser(name: str, settings: BackendSettings | None = None) -> DraftParser:
+    """Build a draft parser; without ``settings``, they are read from the file and environment."""
+    spec = spec_for("parser", name)
+    parser: DraftParser = spec.build(settings if settings is not None else load_settings(backend=name))
+    return parser

@@ -1,0 +1,205 @@
+"""Backend settings: model ids, quantization, device, token limits, endpoints, file paths.
+
+Settings come from code defaults, then a TOML file, then ``CXR_AUDIT_*`` environment
+variables, then explicit overrides such as CLI flags (later wins). They are data, not code
+edits. :func:`load_settings` applies the layers; ``BackendSettings(...)`` alone is the code
+defaults plus whatever is passed.
+
+The TOML file is ``$CXR_AUDIT_CONFIG`` when set (it must then exist), else
+``$XDG_CONFIG_HOME/cxr-audit/config.toml`` (``~/.config/cxr-audit/config.toml``) when it
+exists. Top-level keys apply to every backend; a ``[backends.<name>]`` table applies to one::
+
+    quantization = "nf4"
+    urgent_labels = ["pneumothorax", "nodule_mass"]
+
+    [backends.medgemma]
+    model_id = "/models/medgemma-cxr-auditor-v2"
+
+    [backends.nemotron]
+    enable_thinking = false
+
+Environment variables name a field in upper case: ``CXR_AUDIT_QUANTIZATION=int8`` for every
+backend, ``CXR_AUDIT_MEDGEMMA_MODEL_ID=/models/mg`` for one (``-`` in a backend name becomes
+``_``). List fields take comma-separated values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from audit.labels import DEFAULT_URGENT, Label
+
+Quantization = Literal["nf4", "int8", "bf16", "fp32"]
+PaddingSide = Literal["left", "right"]
+
+ENV_PREFIX = "CXR_AUDIT_"
+CONFIG_ENV = "CXR_AUDIT_CONFIG"
+# The smallest token budget that leaves room for a reasoning trace and the answer after it.
+MIN_THINKING_TOKENS = 512
+
+
+class SettingsError(ValueError):
+    """The settings file or environment holds a value the auditor cannot use."""
+
+
+class BackendSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Model-backed backends. None means the registry entry's default model id.
+    model_id: str | None = None
+    revision: str | None = None
+    quantization: Quantization = "nf4"
+    # What a model-backed backend loads when it runs on CPU (no CUDA, or device "cpu").
+    # bf16 halves memory; nf4 also works on CPU with bitsandbytes when layer sizes allow.
+    cpu_quantization: Quantization = "bf16"
+    device: str = "auto"  # "auto", "cuda", "cuda:1", "cpu"
+    allow_cpu: bool = True  # on a machine without CUDA: run slowly on CPU (True) or refuse (False)
+    max_new_tokens: int | None = Field(default=None, gt=0)
+    enable_thinking: bool = True
+    batch_size: int = Field(default=4, gt=0)
+    padding_side: PaddingSide = "left"  # decoder-only generation pads on the left
+    # Retry ladder on a failed parse: 0 = one attempt; 1 = + greedy with a corrective
+    # suffix; 2 = + low-temperature sampling.
+    max_retries: int = Field(default=2, ge=0, le=2)
+    retry_temperature: float = Field(default=0.3, gt=0.0, le=1.0)
+    seed: int = 0
+    # MedGemma: pad the image to a square before the processor (Google's localisation recipe).
+    pad_to_square: bool = True
+    # Refuse to load when free memory is below the estimate times this margin.
+    memory_margin: float = Field(default=1.1, ge=1.0)
+    urgent_labels: tuple[Label, ...] = DEFAULT_URGENT
+    # openai backend: an OpenAI-compatible endpoint serving the same models.
+    endpoint_url: str | None = None
+    api_key_env: str = "CXR_AUDIT_API_KEY"
+    timeout_s: float = Field(default=120.0, gt=0)
+    http_retries: int = Field(default=2, ge=0, le=10)
+    # findings-file grounder: a JSON file, or a folder of <case_id>.json files.
+    findings_path: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        device = value.strip().lower()
+        if device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit()):
+            return device
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {value!r}")
+
+    @field_validator("urgent_labels")
+    @classmethod
+    def _no_urgent_no_finding(cls, value: tuple[Label, ...]) -> tuple[Label, ...]:
+        if "no_finding" in value:
+            raise ValueError("no_finding cannot be urgent")
+        return value
+
+
+FIELDS: tuple[str, ...] = tuple(BackendSettings.model_fields)
+
+
+def user_config_path() -> Path:
+    """Where the user's settings file lives when ``CXR_AUDIT_CONFIG`` is not set."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "cxr-audit" / "config.toml"
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The settings file to read, or None. ``CXR_AUDIT_CONFIG`` must name an existing file."""
+    env = os.environ if environ is None else environ
+    named = env.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"{CONFIG_ENV} names {path}, which is not a file")
+        return path
+    default = user_config_path()
+    return default if default.is_file() else None
+
+
+def _check_keys(values: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)} in {where}; known: {', '.join(FIELDS)}")
+
+
+def read_config_file(path: Path, backend: str | None = None) -> dict[str, Any]:
+    """The settings a TOML file gives: its top-level keys, then ``[backends.<backend>]``."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"cannot read settings file {path}: {error}") from None
+    tables = document.pop("backends", {})
+    if not isinstance(tables, dict):
+        raise SettingsError(f"'backends' in {path} must be a table of per-backend tables")
+    _check_keys(document, str(path))
+    values = dict(document)
+    if backend is not None and backend in tables:
+        table = tables[backend]
+        if not isinstance(table, dict):
+            raise SettingsError(f"[backends.{backend}] in {path} must be a table")
+        _check_keys(table, f"[backends.{backend}] of {path}")
+        values.update(table)
+    return values
+
+
+def _is_sequence_field(name: str) -> bool:
+    annotation = BackendSettings.model_fields[name].annotation
+    return get_origin(annotation) is tuple
+
+
+def _env_value(name: str, raw: str) -> Any:
+    if _is_sequence_field(name):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if raw.strip().lower() in ("", "none", "null") and type(None) in get_args(
+        BackendSettings.model_fields[name].annotation
+    ):
+        return None
+    return raw
+
+
+def read_environment(environ: Mapping[str, str], backend: str | None = None) -> dict[str, Any]:
+    """The settings ``CXR_AUDIT_<FIELD>`` (then ``CXR_AUDIT_<BACKEND>_<FIELD>``) variables give."""
+    values: dict[str, Any] = {}
+    prefixes = [ENV_PREFIX]
+    if backend is not None:
+        prefixes.append(f"{ENV_PREFIX}{backend.upper().replace('-', '_')}_")
+    for prefix in prefixes:
+        for name in FIELDS:
+            key = f"{prefix}{name.upper()}"
+            if key in environ:
+                values[name] = _env_value(name, environ[key])
+    return values
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    backend: str | None = None,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> BackendSettings:
+    """Settings from code defaults ← TOML file ← environment ← ``overrides`` (later wins).
+
+    ``backend`` selects the file's ``[backends.<name>]`` table and the per-backend variables.
+    Overrides whose value is None (a CLI flag not given) are ignored.
+    """
+    env = os.environ if environ is None else environ
+    path = config_file if config_file is not None else config_path(env)
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(read_config_file(path, backend))
+    values.update(read_environment(env, backend))
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    _check_keys(given, "the overrides")
+    values.update(given)
+    try:
+        return BackendSettings(**values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

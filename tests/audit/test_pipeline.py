@@ -1,0 +1,111 @@
+"""The pipeline runs injected backends; failures become visible, degraded audits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from audit.pipeline import run_audit
+from audit.protocols import MAX_DRAFT_CHARS, AuditCase, DraftParser, Grounder
+from audit.schema import DraftReading, ImageReading
+from tests.audit.factories import draft, failed_image, finding, image
+
+
+@dataclass
+class FakeGrounder:
+    reading: ImageReading | None = None
+    error: Exception | None = None
+    name: str = "fake-grounder"
+    calls: list[str] = field(default_factory=list)
+
+    def ground(self, case: AuditCase) -> ImageReading:
+        self.calls.append(case.case_id)
+        if self.error:
+            raise self.error
+        assert self.reading is not None
+        return self.reading
+
+
+@dataclass
+class FakeParser:
+    reading: DraftReading | None = None
+    error: Exception | None = None
+    name: str = "fake-parser"
+    calls: list[str] = field(default_factory=list)
+
+    def parse(self, text: str) -> DraftReading:
+        self.calls.append(text)
+        if self.error:
+            raise self.error
+        assert self.reading is not None
+        return self.reading
+
+
+NO_PTX = "No pneumothorax."
+CASE = AuditCase(case_id="c1", draft=NO_PTX)
+
+
+def parsed_no_ptx() -> DraftReading:
+    return draft(NO_PTX, ("pneumothorax", "absent", "No pneumothorax"))
+
+
+def test_fakes_satisfy_the_protocols() -> None:
+    assert isinstance(FakeGrounder(), Grounder)
+    assert isinstance(FakeParser(), DraftParser)
+
+
+def test_a_full_audit_compares_both_readings_and_times_each_stage() -> None:
+    report = run_audit(CASE, FakeGrounder(image(finding("pneumothorax"))), FakeParser(parsed_no_ptx()))
+    assert report.mode == "full"
+    assert [(f.type, f.label) for f in report.flags] == [
+        ("URGENT", "pneumothorax"),
+        ("MISSING", "pneumothorax"),
+    ]
+    assert set(report.timings) == {"ground_s", "parse_s", "compare_s"}
+    assert report.warnings == ()
+
+
+def test_a_failed_draft_parse_gives_a_visible_image_only_audit() -> None:
+    failed = DraftReading(
+        backend="p", text=NO_PTX, outcome={"status": "failed", "error": "bad JSON", "raw": "{"}
+    )
+    report = run_audit(
+        CASE, FakeGrounder(image(finding("pneumothorax"), finding("cardiomegaly"))), FakeParser(failed)
+    )
+    assert report.mode == "image_only"
+    assert [(f.type, f.label) for f in report.flags] == [("URGENT", "pneumothorax")]
+    assert report.warnings[0].startswith("the draft could not be parsed (bad JSON): image-only audit")
+    assert report.draft == failed  # the failed reading, with its raw text, stays in the report
+
+
+def test_a_failed_grounding_gives_a_visible_draft_only_report() -> None:
+    report = run_audit(CASE, FakeGrounder(failed_image("CUDA out of memory")), FakeParser(parsed_no_ptx()))
+    assert report.mode == "draft_only"
+    assert report.flags == ()
+    assert report.warnings == ("grounding failed (CUDA out of memory): draft-only report, no flags raised",)
+    assert report.draft is not None and len(report.draft.labels) == 1
+
+
+def test_a_backend_that_raises_is_recorded_as_a_failed_reading() -> None:
+    report = run_audit(
+        CASE, FakeGrounder(error=RuntimeError("weights missing")), FakeParser(error=KeyError("x"))
+    )
+    assert report.mode == "none"
+    assert report.image is not None and report.image.outcome.error == "RuntimeError: weights missing"
+    assert report.draft is not None and report.draft.outcome.error == "KeyError: 'x'"
+
+
+def test_an_empty_draft_is_not_sent_to_the_parser() -> None:
+    parser = FakeParser(parsed_no_ptx())
+    report = run_audit(AuditCase(case_id="c", draft="  \n "), FakeGrounder(image()), parser)
+    assert parser.calls == []
+    assert report.mode == "image_only"
+    assert report.draft is not None and report.draft.outcome.error == "the draft is empty"
+
+
+def test_an_enormous_draft_is_refused_with_its_length() -> None:
+    huge = "No pneumothorax. " * (MAX_DRAFT_CHARS // 10)
+    report = run_audit(AuditCase(case_id="c", draft=huge), FakeGrounder(image()), FakeParser(parsed_no_ptx()))
+    assert report.draft is not None and report.draft.outcome.error == (
+        f"the draft is {len(huge):,} characters long; the auditor reads at most {MAX_DRAFT_CHARS:,}"
+    )
+    assert report.draft.text == huge  # nothing the reviewer wrote is lost

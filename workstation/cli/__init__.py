@@ -1,0 +1,1 @@
+"""The ``cxr-audit`` command line."""

@@ -1,0 +1,99 @@
+"""``cxr-audit audit``: audit one draft against findings from a file or a grounder on an image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from audit.pipeline import draft_problem, run_audit
+from audit.protocols import AuditCase
+from audit.report_json import audit_json
+from workstation.cli.backends import (
+    add_model_options,
+    add_policy_options,
+    build_grounder,
+    build_parser,
+    policy_from,
+    settings_from,
+)
+from workstation.cli.errors import CliError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="audit one draft against image findings",
+        description="Compare a draft with image findings (from --findings FILE, or a grounder run on "
+        "--image PATH) and print one JSON object with the flags.",
+    )
+    parser.add_argument("--draft", required=True, help="the draft impression text")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--findings", type=Path, help="grounder output JSON: a list of {label, box_2d}")
+    source.add_argument("--image", type=Path, help="a PNG, JPEG or DICOM image to ground")
+    parser.add_argument("--grounder", help="grounder backend for --image (default: medgemma)")
+    parser.add_argument("--parser", default="rules", help="draft parser backend (default: rules)")
+    parser.add_argument(
+        "--image-size",
+        metavar="WxH",
+        help="image size for --findings whose boxes are in pixels (e.g. 1024x1024)",
+    )
+    add_model_options(parser)
+    add_policy_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise CliError(f"--image-size must look like 1024x1024, got {text!r}") from None
+    if width <= 0 or height <= 0:
+        raise CliError(f"--image-size must be positive, got {text!r}")
+    return width, height
+
+
+def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
+    path: Path = args.findings
+    if not path.is_file():
+        raise CliError(f"findings file {path} does not exist")
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"findings file {path} is not readable JSON: {error}") from None
+    if args.grounder not in (None, "findings-file"):
+        raise CliError("--findings uses the findings-file grounder; drop --grounder or use --image")
+    return AuditCase(case_id=path.stem, draft=args.draft, image_size=_size(args.image_size)), "findings-file"
+
+
+def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
+    from data.images import ImageLoadError, load_image
+
+    try:
+        loaded = load_image(args.image)
+    except ImageLoadError as error:
+        raise CliError(str(error)) from None
+    case = AuditCase(
+        case_id=args.image.stem,
+        draft=args.draft,
+        image_size=(loaded.width, loaded.height),
+        load_image=lambda: loaded.pixels,
+        image_path=str(args.image),
+    )
+    return case, args.grounder or "medgemma"
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = draft_problem(args.draft)
+    if problem:
+        raise CliError(problem)
+    case, grounder_name = _findings_case(args) if args.findings else _image_case(args)
+    extra = {"findings_path": str(args.findings)} if args.findings else {}
+    settings = settings_from(args, **extra)
+    grounder = build_grounder(grounder_name, settings)
+    draft_parser = build_parser(args.parser, settings)
+    report = run_audit(case, grounder, draft_parser, policy_from(args))
+    print(json.dumps(audit_json(report), ensure_ascii=False))
+    return 0

@@ -1,0 +1,77 @@
+"""Shared CLI options for choosing backends, and building them with clear errors."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, get_args
+
+from audit.labels import FINDING_LABELS
+from audit.protocols import DraftParser, Grounder
+from audit.schema import ComparePolicy
+from models.registry import BackendUnavailableError, UnknownBackendError, get_grounder, get_parser
+from models.settings import BackendSettings, Quantization
+from workstation.cli.errors import CliError
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model backends")
+    group.add_argument("--model", help="model id or local folder for a model-backed backend")
+    group.add_argument("--revision", help="model revision (branch, tag or commit)")
+    group.add_argument(
+        "--quantization", choices=get_args(Quantization), help="weights precision (default nf4)"
+    )
+    group.add_argument("--device", help="auto, cuda, cuda:N or cpu (default auto)")
+    group.add_argument("--endpoint", help="OpenAI-compatible endpoint URL for the openai backend")
+
+
+def add_policy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("comparator policy")
+    group.add_argument(
+        "--urgent",
+        default=None,
+        help="comma-separated urgent labels (default pneumothorax,nodule_mass; '' for none)",
+    )
+    group.add_argument(
+        "--uncertain",
+        choices=("mention", "ignore"),
+        default="mention",
+        help="an uncertain draft mention counts as a mention (default) or is ignored",
+    )
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> BackendSettings:
+    overrides: dict[str, Any] = {
+        "model_id": getattr(args, "model", None),
+        "revision": getattr(args, "revision", None),
+        "quantization": getattr(args, "quantization", None),
+        "device": getattr(args, "device", None),
+        "endpoint_url": getattr(args, "endpoint", None),
+        **extra,
+    }
+    return BackendSettings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def policy_from(args: argparse.Namespace) -> ComparePolicy:
+    if args.urgent is None:
+        return ComparePolicy(uncertain_is_mention=args.uncertain == "mention")
+    names = [name.strip() for name in args.urgent.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FINDING_LABELS]
+    if unknown:
+        raise CliError(
+            f"unknown urgent label(s) {', '.join(unknown)}; choose from {', '.join(FINDING_LABELS)}"
+        )
+    return ComparePolicy(urgent_labels=tuple(names), uncertain_is_mention=args.uncertain == "mention")  # type: ignore[arg-type]
+
+
+def build_parser(name: str, settings: BackendSettings) -> DraftParser:
+    try:
+        return get_parser(name, settings)
+    except (UnknownBackendError, BackendUnavailableError, ValueError, OSError) as error:
+        raise CliError(str(error)) from None
+
+
+def build_grounder(name: str, settings: BackendSettings) -> Grounder:
+    try:
+        return get_grounder(name, settings)
+    except (UnknownBackendError, BackendUnavailableError, ValueError, OSError) as error:
+        raise CliError(str(error)) from None

@@ -1,0 +1,39 @@
+"""``cxr-audit parse``: read drafts into canonical labels, one JSON object per draft."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from audit.pipeline import draft_problem, parse
+from audit.report_json import parse_json
+from workstation.cli.backends import add_model_options, build_parser, settings_from
+from workstation.cli.errors import CliError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "parse",
+        help="parse draft impressions into labels",
+        description="Parse one draft (--text) or one draft per stdin line; print one JSON object per draft.",
+    )
+    parser.add_argument("--parser", default="rules", help="draft parser backend (default: rules)")
+    parser.add_argument("--text", help="the draft; without it, one draft per line is read from stdin")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.text is not None:
+        problem = draft_problem(args.text)
+        if problem:
+            raise CliError(problem)
+    draft_parser = build_parser(args.parser, settings_from(args))
+    drafts = [args.text] if args.text is not None else sys.stdin.read().splitlines()
+    for draft in drafts:
+        # Every input line gets one output line, so outputs stay aligned with inputs;
+        # a blank line is reported as a failed parse rather than skipped.
+        reading = parse(draft, draft_parser, {})
+        print(json.dumps(parse_json(reading), ensure_ascii=False))
+    return 0
