@@ -1,13 +1,90 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures and guards shared by the whole suite.
+
+- No test reaches the network: sockets may connect to loopback only, and the model hub
+  is switched to offline mode, so a stray download fails loudly instead of hanging.
+- Capability markers skip with a reason: ``requires_torch``, ``requires_gpu``.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+class NetworkAccessError(RuntimeError):
+    """A test tried to reach a host other than this machine's loopback."""
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX socket path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise NetworkAccessError(f"tests may not reach the network (tried {address!r})")
+        return original_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise NetworkAccessError(f"tests may not reach the network (tried {address!r})")
+        return original_connect_ex(self, address)
+
+    saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
+    os.environ.update(OFFLINE_ENV)
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = original_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _has_cuda() -> bool:
+    if find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    has_torch = find_spec("torch") is not None and find_spec("transformers") is not None
+    for item in items:
+        if "requires_torch" in item.keywords and not has_torch:
+            item.add_marker(pytest.mark.skip(reason="torch and transformers are not installed"))
+        if "requires_gpu" in item.keywords and not _has_cuda():
+            item.add_marker(pytest.mark.skip(reason="no CUDA GPU on this machine"))
 
 
 @pytest.fixture(scope="session")

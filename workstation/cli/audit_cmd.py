@@ -89,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
     problem = draft_problem(args.draft)
     if problem:
         raise CliError(problem)
+    policy = policy_from(args)
     case, grounder_name = _findings_case(args) if args.findings else _image_case(args)
     extra = {"findings_path": str(args.findings)} if args.findings else {}
     settings = settings_from(args, **extra)
     grounder = build_grounder(grounder_name, settings)
     draft_parser = build_parser(args.parser, settings)
-    report = run_audit(case, grounder, draft_parser, policy_from(args))
+    report = run_audit(case, grounder, draft_parser, policy)
     print(json.dumps(audit_json(report), ensure_ascii=False))
     return 0

@@ -1,0 +1,142 @@
+"""The ``cxr-audit`` contract (ARCHITECTURE.md, Command line): exact JSON shapes, clean errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workstation.cli.main import main
+
+PARSE_KEYS = {"parser", "outcome", "labels", "notes"}
+LABEL_KEYS = {"label", "status", "span", "start", "end"}
+AUDIT_KEYS = {"flags", "image_findings", "draft_labels", "notes"}
+FLAG_KEYS = {"type", "label", "box", "phrase", "reason"}
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def ptx_findings(tmp_path: Path) -> Path:
+    path = tmp_path / "findings.json"
+    path.write_text(json.dumps([{"label": "pneumothorax", "box_2d": [0.08, 0.55, 0.40, 0.90]}]))
+    return path
+
+
+def test_audit_of_a_denied_pneumothorax_prints_missing_and_urgent_with_box_and_phrase(
+    capsys: pytest.CaptureFixture[str], ptx_findings: Path
+) -> None:
+    code, out, err = run_cli(capsys, "audit", "--findings", str(ptx_findings), "--draft", "No pneumothorax.")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert set(result) == AUDIT_KEYS
+    assert [(f["type"], f["label"]) for f in result["flags"]] == [
+        ("URGENT", "pneumothorax"),
+        ("MISSING", "pneumothorax"),
+    ]
+    for flag in result["flags"]:
+        assert set(flag) >= FLAG_KEYS
+        assert flag["box"] == [0.55, 0.08, 0.9, 0.4]
+    assert result["flags"][1]["phrase"] == "No pneumothorax"
+    assert result["image_findings"][0]["label"] == "pneumothorax"
+    assert result["draft_labels"][0]["status"] == "absent"
+
+
+def test_findings_may_come_wrapped_in_an_object_in_per_mille(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps({"findings": [{"label": "cardiomegaly", "box_2d": [400, 300, 800, 700]}]}))
+    code, out, _ = run_cli(capsys, "audit", "--findings", str(path), "--draft", "Lungs are clear.")
+    result = json.loads(out)
+    assert code == 0
+    assert [(f["type"], f["label"], f["box"]) for f in result["flags"]] == [
+        ("MISSING", "cardiomegaly", [0.3, 0.4, 0.7, 0.8])
+    ]
+
+
+def test_parse_prints_labels_with_exact_spans(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "There is no cardiomegaly, but a small right effusion."
+    code, out, _ = run_cli(capsys, "parse", "--text", text)
+    result = json.loads(out)
+    assert code == 0
+    assert set(result) == PARSE_KEYS
+    assert result["parser"] == "rules"
+    assert result["outcome"] == "ok"
+    by_label = {item["label"]: item for item in result["labels"]}
+    assert by_label["cardiomegaly"]["status"] == "absent"
+    assert by_label["pleural_effusion"]["status"] == "present"
+    assert by_label["pleural_effusion"]["laterality"] == "right"
+    for item in result["labels"]:
+        assert set(item) >= LABEL_KEYS
+        assert text[item["start"] : item["end"]] == item["span"]
+
+
+def test_parse_reads_one_draft_per_stdin_line_and_reports_blank_ones(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Cardiomegaly.\n\nNo pneumothorax.\n"))
+    code, out, _ = run_cli(capsys, "parse")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [line["outcome"] for line in lines] == ["ok", "failed", "ok"]
+    assert lines[1]["notes"] == ["draft parse failed: the draft is empty"]
+
+
+BAD_INPUT = {
+    "missing findings file": (
+        ["audit", "--findings", "/nonexistent/f.json", "--draft", "x"],
+        "does not exist",
+    ),
+    "empty draft to audit": (["audit", "--findings", "{findings}", "--draft", "  "], "the draft is empty"),
+    "empty draft to parse": (["parse", "--text", ""], "the draft is empty"),
+    "unknown parser": (["parse", "--parser", "gpt9", "--text", "x"], "unknown parser 'gpt9'; choose one of:"),
+    "unreadable findings JSON": (["audit", "--findings", "{broken}", "--draft", "x"], "is not readable JSON"),
+    "unknown urgent label": (
+        ["audit", "--findings", "{findings}", "--draft", "x", "--urgent", "fracture"],
+        "unknown urgent label(s) fracture",
+    ),
+    "malformed image size": (
+        ["audit", "--findings", "{findings}", "--draft", "x", "--image-size", "big"],
+        "--image-size must look like 1024x1024",
+    ),
+}
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_gives_one_line_on_stderr_and_a_nonzero_exit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ptx_findings: Path, argv: list[str], message: str
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{not json")
+    argv = [arg.format(findings=ptx_findings, broken=broken) for arg in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert code != 0
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
+
+
+def test_the_installed_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
+    script = shutil.which("cxr-audit", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("cxr-audit is not installed in this environment (./run.sh installs it)")
+    result = subprocess.run(
+        [script, "audit", "--findings", str(tmp_path / "none.json"), "--draft", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("cxr-audit audit: findings file")
+    assert "Traceback" not in result.stderr
