@@ -55,7 +55,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
     return width, height
 
 
-def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
+def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
     path: Path = args.findings
     if not path.is_file():
         raise CliError(f"findings file {path} does not exist")
@@ -65,10 +65,11 @@ def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
         raise CliError(f"findings file {path} is not readable JSON: {error}") from None
     if args.grounder not in (None, "findings-file"):
         raise CliError("--findings uses the findings-file grounder; drop --grounder or use --image")
-    return AuditCase(case_id=path.stem, draft=args.draft, image_size=_size(args.image_size)), "findings-file"
+    case = AuditCase(case_id=path.stem, draft=args.draft, image_size=_size(args.image_size))
+    return case, "findings-file", []
 
 
-def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
+def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
     from data.images import ImageLoadError, load_image
 
     try:
@@ -78,11 +79,11 @@ def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str]:
     case = AuditCase(
         case_id=args.image.stem,
         draft=args.draft,
-        image_size=(loaded.width, loaded.height),
+        image_size=loaded.info.size,
         load_image=lambda: loaded.pixels,
         image_path=str(args.image),
     )
-    return case, args.grounder or "medgemma"
+    return case, args.grounder or "medgemma", [f"image: {note}" for note in loaded.info.notes]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,11 +91,13 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         raise CliError(problem)
     policy = policy_from(args)
-    case, grounder_name = _findings_case(args) if args.findings else _image_case(args)
+    case, grounder_name, image_notes = _findings_case(args) if args.findings else _image_case(args)
     extra = {"findings_path": str(args.findings)} if args.findings else {}
     settings = settings_from(args, **extra)
     grounder = build_grounder(grounder_name, settings)
     draft_parser = build_parser(args.parser, settings)
     report = run_audit(case, grounder, draft_parser, policy)
-    print(json.dumps(audit_json(report), ensure_ascii=False))
+    result = audit_json(report)
+    result["notes"].extend(image_notes)
+    print(json.dumps(result, ensure_ascii=False))
     return 0

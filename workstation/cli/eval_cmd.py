@@ -1,0 +1,260 @@
+"""``cxr-audit eval``: audit synthetic drafts of a worklist's cases and measure the flags.
+
+Writes ``samples.jsonl`` (one record per draft), ``summary.json`` and ``summary.md`` into
+``--out DIR``, prints the Markdown summary, and stores the run in the database so the
+Evaluation page can show and compare runs. Running again into the same folder resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from audit.evaluate import (
+    MARKDOWN_FILE,
+    SAMPLES_FILE,
+    EvalConfig,
+    EvalResult,
+    EvaluationError,
+    evaluate,
+    read_records,
+)
+from audit.protocols import AuditCase, Grounder
+from audit.simulated import NOISE_LEVELS, SimulatedGrounder
+from audit.synth import CORRUPTIONS, CorruptionKind
+from workstation.cli.backends import (
+    add_model_options,
+    add_policy_options,
+    build_grounder,
+    build_parser,
+    policy_from,
+    settings_from,
+)
+from workstation.cli.errors import CliError
+
+# Cases are listed a page at a time; the store caps a page at 1,000 rows.
+_PAGE = 1000
+# The database is held only while cases are read and while the run is stored; the app may
+# hold it in between, so wait a while for it rather than fail at once.
+DEFAULT_WAIT_S = 10.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate the auditor on synthetic drafts over a worklist",
+        description="Write synthetic drafts (faithful, then one corruption each: "
+        f"{', '.join(CORRUPTIONS)}) for the worklist's cases, audit them with the chosen grounder and "
+        "parser, and measure the flags against the expected ones. Resumes into an existing --out DIR.",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for samples.jsonl, summary.json, summary.md"
+    )
+    parser.add_argument("--db", help="audit database file (default: $CXR_AUDIT_DB or the per-user database)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for another process to release the database (default {DEFAULT_WAIT_S:g})",
+    )
+    parser.add_argument("--source", help="only cases imported from this source (e.g. nih, demo)")
+    parser.add_argument(
+        "--reference-source",
+        help="keep only reference findings whose source contains this text (e.g. NIH), "
+        "where a case carries several readers' boxes",
+    )
+    parser.add_argument("--grounder", help="grounder backend (default: reference)")
+    parser.add_argument(
+        "--findings-dir",
+        type=Path,
+        help="a folder of <case_id>.json grounder outputs made elsewhere (uses the findings-file grounder)",
+    )
+    parser.add_argument(
+        "--noise",
+        choices=sorted(NOISE_LEVELS),
+        help="degrade the grounder's findings with the simulated imperfect grounder at this level",
+    )
+    parser.add_argument("--parser", default="rules", help="draft parser backend (default: rules)")
+    parser.add_argument(
+        "--corruptions",
+        default=",".join(CORRUPTIONS),
+        help=f"comma-separated corruption kinds (default: {','.join(CORRUPTIONS)})",
+    )
+    parser.add_argument("--limit", type=int, help="evaluate only the first N cases (in case id order)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for drafts, noise and bootstrap (default 0)"
+    )
+    parser.add_argument(
+        "--failed-as",
+        choices=("excluded", "silence"),
+        default="excluded",
+        help="failed items are excluded from the figures (default), or counted as silence: "
+        "whatever their degraded report raised",
+    )
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for 95%% intervals")
+    parser.add_argument("--note", help="a note stored with the run")
+    parser.add_argument("--no-store", action="store_true", help="do not record the run in the database")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_model_options(parser)
+    add_policy_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _corruptions(text: str) -> tuple[CorruptionKind, ...]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CORRUPTIONS]
+    if unknown or not names:
+        raise CliError(
+            f"unknown corruption(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(CORRUPTIONS)}"
+        )
+    if len(set(names)) != len(names):
+        raise CliError(f"--corruptions names a kind twice: {text}")
+    return tuple(names)  # type: ignore[arg-type]
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise CliError(f"--limit must be at least 1, got {args.limit}")
+    if args.bootstrap < 0:
+        raise CliError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    if args.seed < 0:
+        raise CliError(f"--seed must be 0 or more, got {args.seed}")
+    if args.out.exists() and not args.out.is_dir():
+        raise CliError(f"--out {args.out} exists and is not a folder")
+
+
+def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: float) -> list[AuditCase]:
+    """The worklist's cases in case id order, as the pipeline sees them (store closed after)."""
+    from data.errors import DataError
+    from data.records import WorklistQuery
+    from data.store import Store
+
+    try:
+        with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
+            case_ids: list[str] = []
+            page = 0
+            while limit is None or len(case_ids) < limit:
+                rows = store.worklist(
+                    WorklistQuery(source=source, sort="case_id", page=page, page_size=_PAGE)
+                ).rows
+                case_ids.extend(row.case_id for row in rows)
+                if len(rows) < _PAGE:
+                    break
+                page += 1
+            if limit is not None:
+                case_ids = case_ids[:limit]
+            return [store.audit_case(case_id) for case_id in case_ids]
+    except DataError as error:
+        raise CliError(str(error)) from None
+
+
+def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, wait_s: float) -> int:
+    from data.errors import DataError
+    from data.store import Store
+
+    summary = result.summary
+    config = summary.config
+    try:
+        with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
+            return store.save_eval_run(
+                grounder=config.grounder,
+                parser=config.parser,
+                seed=config.seed,
+                n_items=summary.n_input,
+                n_scored=summary.n_scored,
+                n_failed=summary.n_failed,
+                summary=json.loads(summary.model_dump_json()),
+                config=json.loads(config.model_dump_json()),
+                out_dir=str(out.resolve()),
+                note=note,
+            )
+    except DataError as error:
+        raise CliError(
+            f"the evaluation finished and its files are in {out}, but storing the run failed: {error}"
+        ) from None
+
+
+def _grounder(args: argparse.Namespace) -> tuple[Grounder, str]:
+    if args.findings_dir is not None:
+        if args.grounder not in (None, "findings-file"):
+            raise CliError("--findings-dir uses the findings-file grounder; drop --grounder")
+        if not args.findings_dir.is_dir():
+            raise CliError(f"--findings-dir {args.findings_dir} is not a folder")
+        settings = settings_from(args, findings_path=str(args.findings_dir))
+        grounder = build_grounder("findings-file", settings)
+        label = f"findings-file({args.findings_dir})"
+    else:
+        name = args.grounder or "reference"
+        grounder = build_grounder(name, settings_from(args))
+        label = name
+    if args.noise is not None:
+        simulated = SimulatedGrounder(grounder, NOISE_LEVELS[args.noise], seed=args.seed)
+        return simulated, simulated.name
+    return grounder, label
+
+
+def _progress(total: int, initial: int, disabled: bool) -> Any:
+    from tqdm import tqdm
+
+    # disable=None: tqdm shows the bar only when stderr is a terminal.
+    return tqdm(
+        total=total, initial=initial, unit="draft", file=sys.stderr, disable=True if disabled else None
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_numbers(args)
+    corruptions = _corruptions(args.corruptions)
+    policy = policy_from(args)
+    cases = load_cases(args.db, args.source, args.limit, args.wait)
+    if not cases:
+        where = f" from source {args.source!r}" if args.source else ""
+        raise CliError(
+            f"the worklist has no cases{where}; import some first (cxr-audit import ...) or seed the demo "
+            "(cxr-audit demo)"
+        )
+    # Backends are built once the worklist is known to hold cases: a model backend loads weights.
+    grounder, grounder_label = _grounder(args)
+    draft_parser = build_parser(args.parser, settings_from(args))
+    config = EvalConfig(
+        grounder=grounder_label,
+        parser=args.parser,
+        seed=args.seed,
+        corruptions=corruptions,
+        failed_as=args.failed_as,
+        bootstrap_reps=args.bootstrap,
+        policy=policy,
+        reference_source=args.reference_source,
+        limit=args.limit,
+    )
+    already = _already_done(args.out)
+    with _progress(
+        len(cases) * len(corruptions), min(already, len(cases) * len(corruptions)), args.no_progress
+    ) as bar:
+        try:
+            result = evaluate(
+                cases, grounder, draft_parser, config, out_dir=args.out, on_record=lambda _: bar.update()
+            )
+        except EvaluationError as error:
+            raise CliError(str(error)) from None
+    print(_markdown(args.out), end="")
+    if not args.no_store:
+        eval_id = store_run(args.db, result, args.out, args.note, args.wait)
+        print(f"\nStored as eval run {eval_id}; files in {args.out}.")
+    return 0
+
+
+def _already_done(out: Path) -> int:
+    try:
+        return len(read_records(out / SAMPLES_FILE))
+    except EvaluationError as error:
+        raise CliError(str(error)) from None
+
+
+def _markdown(out: Path) -> str:
+    return (out / MARKDOWN_FILE).read_text(encoding="utf-8")
