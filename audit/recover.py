@@ -6,7 +6,8 @@ a recorded reason and counted in ``ParseOutcome.dropped_items``.
 
 Repairs, in the order they are tried:
 1. reasoning traces: everything up to the last ``</think>`` (or MedGemma 1.5's
-   ``<unused95>``) is removed; a trace opened and never closed fails the generation;
+   ``<unused95>``) is removed (expected output, not a repair); a trace opened and
+   never closed fails the generation;
 2. code fences, a "Final Answer:" preamble and chatter around the JSON;
 3. JSON repairs: trailing commas, Python literals, single quotes, truncation
    (unclosed brackets closed, an incomplete last item dropped);
@@ -71,7 +72,9 @@ def strip_reasoning(raw: str) -> tuple[str, list[str], str | None]:
     """Remove reasoning traces; returns (answer text, repairs, error or None).
 
     Everything up to the last closing tag is trace. A closing tag without its opener
-    (the chat template put the opener in the prompt) is handled the same way. An
+    (the chat template put the opener in the prompt) is handled the same way. A closed
+    trace is what a thinking model is asked to write, so removing it is no repair and
+    leaves an ``ok`` outcome ``ok``; a second trace after the first is a repair. An
     opener that is never closed means the model ran out of tokens while thinking:
     there is no answer, so that is an error, not content.
     """
@@ -79,8 +82,9 @@ def strip_reasoning(raw: str) -> tuple[str, list[str], str | None]:
     repairs: list[str] = []
     for opener, closer in REASONING_TAGS:
         if closer in text:
+            if text.count(closer) > 1:
+                repairs.append(f"removed {text.count(closer)} reasoning traces ending in {closer}")
             text = text[text.rindex(closer) + len(closer) :]
-            repairs.append(f"removed reasoning trace ending in {closer}")
         elif opener in text:
             return "", repairs, f"reasoning trace opened with {opener} was never closed (no answer after it)"
     return text, repairs, None

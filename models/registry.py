@@ -58,7 +58,9 @@ class BackendSpec:
     base_model_id: str | None = None
     model_class: str | None = None  # e.g. "AutoModelForImageTextToText"
     preprocessor_class: str | None = None  # "AutoProcessor" or "AutoTokenizer"
-    # Approximate parameter count, for the memory estimate when the config is not at hand.
+    # For the memory estimate when the model's own config is not at hand: a
+    # "module:callable" returning the published architecture's config, else a rough count.
+    published_config: str | None = None
     approx_params: float | None = None
 
     def model_id(self, settings: BackendSettings) -> str | None:
@@ -82,11 +84,12 @@ class BackendSpec:
         return [package for package in self.needed_packages(settings) if find_spec(package) is None]
 
     def build(self, settings: BackendSettings) -> Any:
-        missing = self.missing_packages(settings)
+        # bitsandbytes is checked when loading, once the device (and so the precision) is known.
+        missing = self.missing_packages()
         if missing:
             raise BackendUnavailableError(
                 f"the {self.name!r} {self.kind} needs {', '.join(missing)}: "
-                f"install with `{self.install_hint(settings)}` (or ./run.sh)"
+                f"install with `{self.install_hint()}` (or ./run.sh)"
             )
         module_name, _, attr = self.factory.partition(":")
         target: Any = importlib.import_module(module_name)
@@ -127,6 +130,7 @@ _SPECS: tuple[BackendSpec, ...] = (
         base_model_id=MEDGEMMA_BASE_ID,
         model_class="AutoModelForImageTextToText",
         preprocessor_class="AutoProcessor",
+        published_config="models.published_configs:medgemma_4b_config",
         approx_params=4.3e9,
     ),
     BackendSpec(
@@ -140,6 +144,7 @@ _SPECS: tuple[BackendSpec, ...] = (
         default_model_id=NEMOTRON_MODEL_ID,
         model_class="AutoModelForCausalLM",
         preprocessor_class="AutoTokenizer",
+        published_config="models.published_configs:nemotron_4b_config",
         approx_params=3.97e9,
     ),
     BackendSpec(

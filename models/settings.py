@@ -55,8 +55,8 @@ class BackendSettings(BaseModel):
     model_id: str | None = None
     revision: str | None = None
     quantization: Quantization = "nf4"
-    # What a model-backed backend loads when it runs on CPU (no CUDA, or device "cpu").
-    # bf16 halves memory; nf4 also works on CPU with bitsandbytes when layer sizes allow.
+    # What a model-backed backend loads on CPU (no CUDA, or device "cpu") when no quantization
+    # was given on purpose. bf16 halves memory; nf4 also works on CPU with bitsandbytes.
     cpu_quantization: Quantization = "bf16"
     device: str = "auto"  # "auto", "cuda", "cuda:1", "cpu"
     allow_cpu: bool = True  # on a machine without CUDA: run slowly on CPU (True) or refuse (False)
@@ -101,9 +101,10 @@ class BackendSettings(BaseModel):
 FIELDS: tuple[str, ...] = tuple(BackendSettings.model_fields)
 
 
-def user_config_path() -> Path:
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the user's settings file lives when ``CXR_AUDIT_CONFIG`` is not set."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "cxr-audit" / "config.toml"
 
 
@@ -116,7 +117,7 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
         if not path.is_file():
             raise SettingsError(f"{CONFIG_ENV} names {path}, which is not a file")
         return path
-    default = user_config_path()
+    default = user_config_path(env)
     return default if default.is_file() else None
 
 

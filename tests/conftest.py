@@ -1,7 +1,8 @@
 """Fixtures and guards shared by the whole suite.
 
-- No test reaches the network: sockets may connect to loopback only, and the model hub
-  is switched to offline mode, so a stray download fails loudly instead of hanging.
+- No test reaches the network: sockets may connect to loopback only, host names other
+  than localhost do not resolve, and the model hub is switched to offline mode, so a
+  stray download fails at once, visibly, instead of hanging.
 - Capability markers skip with a reason: ``requires_torch``, ``requires_gpu``.
 """
 
@@ -25,6 +26,21 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISAB
 
 class NetworkAccessError(RuntimeError):
     """A test tried to reach a host other than this machine's loopback."""
+
+
+class NameLookupBlockedError(OSError):
+    """A test tried to resolve a host name other than localhost."""
+
+
+def _is_local_host(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_loopback(address: Any) -> bool:
@@ -54,15 +70,24 @@ def _no_network() -> Iterator[None]:
             raise NetworkAccessError(f"tests may not reach the network (tried {address!r})")
         return original_connect_ex(self, address)
 
+    original_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _is_local_host(host):
+            raise NameLookupBlockedError(f"tests may not resolve {host!r}")
+        return original_getaddrinfo(host, *args, **kwargs)
+
     saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
     os.environ.update(OFFLINE_ENV)
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = guarded_getaddrinfo
     try:
         yield
     finally:
         socket.socket.connect = original_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = original_getaddrinfo
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

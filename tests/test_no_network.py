@@ -6,12 +6,22 @@ import socket
 
 import pytest
 
-from tests.conftest import NetworkAccessError
+from tests.conftest import NameLookupBlockedError, NetworkAccessError
 
 
 def test_connecting_to_a_public_address_is_refused() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(NetworkAccessError):
         sock.connect(("192.0.2.1", 80))  # TEST-NET-1: never routed, and never tried
+
+
+def test_looking_up_the_model_hub_is_refused() -> None:
+    with pytest.raises(NameLookupBlockedError, match=r"huggingface\.co"):
+        socket.getaddrinfo("huggingface.co", 443)
+
+
+def test_loopback_names_still_resolve_for_fake_endpoints() -> None:
+    assert socket.getaddrinfo("127.0.0.1", 80)
+    assert socket.getaddrinfo("localhost", 80)
 
 
 def test_loopback_stays_reachable() -> None:

@@ -24,22 +24,22 @@ GROUNDER_OUTPUTS: dict[str, tuple[str, str, list[tuple[str, list[float] | None]]
     "thinking trace before the answer": (
         "<think>The left costophrenic angle is blunted, so...</think>\n"
         '[{"label": "pleural_effusion", "box_2d": [0.6, 0.6, 0.9, 0.95]}]',
-        "recovered",
+        "ok",
         [("pleural_effusion", [0.6, 0.6, 0.95, 0.9])],
-        "removed reasoning trace ending in </think>",
+        None,
     ),
     "MedGemma 1.5 thought tokens left by skip_special_tokens": (
         "<unused94>thought\nLooking at the lungs...<unused95>"
         '[{"label": "cardiomegaly", "box_2d": [400, 300, 800, 750]}]',
-        "recovered",
+        "ok",
         [("cardiomegaly", [0.3, 0.4, 0.75, 0.8])],
-        "removed reasoning trace ending in <unused95>",
+        None,
     ),
     "closing tag only (the template opened the trace)": (
         'so the answer is one nodule.</think>[{"label": "nodule_mass", "box_2d": [0.2, 0.6, 0.3, 0.7]}]',
-        "recovered",
+        "ok",
         [("nodule_mass", [0.6, 0.2, 0.7, 0.3])],
-        "removed reasoning trace ending in </think>",
+        None,
     ),
     "code fence with a language tag": (
         '```json\n[{"label": "lung_opacity", "box_2d": [0.3, 0.1, 0.6, 0.4]}]\n```',
@@ -192,9 +192,13 @@ def test_the_scale_read_is_recorded_on_each_finding() -> None:
 def test_strip_reasoning_keeps_text_after_the_last_trace() -> None:
     assert strip_reasoning("<think>a</think>b<think>c</think>answer") == (
         "answer",
-        ["removed reasoning trace ending in </think>"],
+        ["removed 2 reasoning traces ending in </think>"],
         None,
     )
+
+
+def test_one_closed_trace_is_expected_output_not_a_repair() -> None:
+    assert strip_reasoning("<think>the left angle is blunted</think>[]") == ("[]", [], None)
 
 
 DRAFT = "Small right pleural effusion. No pneumothorax. Heart size is normal."

@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="image size for --findings whose boxes are in pixels (e.g. 1024x1024)",
     )
     add_model_options(parser)
+    parser.add_argument("--parser-model", help="model id or local folder for a model-backed parser")
     add_policy_options(parser)
     parser.set_defaults(func=run)
 
@@ -93,9 +94,8 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     case, grounder_name, image_notes = _findings_case(args) if args.findings else _image_case(args)
     extra = {"findings_path": str(args.findings)} if args.findings else {}
-    settings = settings_from(args, **extra)
-    grounder = build_grounder(grounder_name, settings)
-    draft_parser = build_parser(args.parser, settings)
+    grounder = build_grounder(grounder_name, settings_from(args, grounder_name, **extra))
+    draft_parser = build_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
     report = run_audit(case, grounder, draft_parser, policy)
     result = audit_json(report)
     result["notes"].extend(image_notes)

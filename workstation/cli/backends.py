@@ -9,13 +9,15 @@ from audit.labels import FINDING_LABELS
 from audit.protocols import DraftParser, Grounder
 from audit.schema import ComparePolicy
 from models.registry import BackendUnavailableError, UnknownBackendError, get_grounder, get_parser
-from models.settings import BackendSettings, Quantization
+from models.settings import BackendSettings, Quantization, SettingsError, load_settings
 from workstation.cli.errors import CliError
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model backends")
-    group.add_argument("--model", help="model id or local folder for a model-backed backend")
+    group.add_argument(
+        "--model", help="model id or local folder (the grounder's, in audit; the parser's, in parse)"
+    )
     group.add_argument("--revision", help="model revision (branch, tag or commit)")
     group.add_argument(
         "--quantization", choices=get_args(Quantization), help="weights precision (default nf4)"
@@ -39,16 +41,26 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from(args: argparse.Namespace, **extra: Any) -> BackendSettings:
+def settings_from(
+    args: argparse.Namespace, backend: str, *, model_flag: str = "model", **extra: Any
+) -> BackendSettings:
+    """One backend's settings: defaults ← config file ← CXR_AUDIT_* environment ← these flags.
+
+    ``model_flag`` names the flag holding this backend's model id, so that a grounder and a
+    parser in one command each get their own (``--model`` and ``--parser-model``).
+    """
     overrides: dict[str, Any] = {
-        "model_id": getattr(args, "model", None),
+        "model_id": getattr(args, model_flag, None),
         "revision": getattr(args, "revision", None),
         "quantization": getattr(args, "quantization", None),
         "device": getattr(args, "device", None),
         "endpoint_url": getattr(args, "endpoint", None),
         **extra,
     }
-    return BackendSettings(**{key: value for key, value in overrides.items() if value is not None})
+    try:
+        return load_settings(overrides, backend=backend)
+    except SettingsError as error:
+        raise CliError(str(error)) from None
 
 
 def policy_from(args: argparse.Namespace) -> ComparePolicy:

@@ -100,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-store", action="store_true", help="do not record the run in the database")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_model_options(parser)
+    parser.add_argument("--parser-model", help="model id or local folder for a model-backed parser")
     add_policy_options(parser)
     parser.set_defaults(func=run)
 
@@ -185,12 +186,12 @@ def _grounder(args: argparse.Namespace) -> tuple[Grounder, str]:
             raise CliError("--findings-dir uses the findings-file grounder; drop --grounder")
         if not args.findings_dir.is_dir():
             raise CliError(f"--findings-dir {args.findings_dir} is not a folder")
-        settings = settings_from(args, findings_path=str(args.findings_dir))
+        settings = settings_from(args, "findings-file", findings_path=str(args.findings_dir))
         grounder = build_grounder("findings-file", settings)
         label = f"findings-file({args.findings_dir})"
     else:
         name = args.grounder or "reference"
-        grounder = build_grounder(name, settings_from(args))
+        grounder = build_grounder(name, settings_from(args, name))
         label = name
     if args.noise is not None:
         simulated = SimulatedGrounder(grounder, NOISE_LEVELS[args.noise], seed=args.seed)
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         )
     # Backends are built once the worklist is known to hold cases: a model backend loads weights.
     grounder, grounder_label = _grounder(args)
-    draft_parser = build_parser(args.parser, settings_from(args))
+    draft_parser = build_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
     config = EvalConfig(
         grounder=grounder_label,
         parser=args.parser,

@@ -1,0 +1,147 @@
+"""What the two transformers backends share: batched chat generation with the retry ladder.
+
+A subclass says how to turn one input into a chat (``chats``), how to read raw text
+(``read``) and which chat-template arguments to pass; this class batches the first
+attempt, runs the retry ladder per failed item, and keeps a :class:`RunRecord` per item.
+torch is imported only inside the calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from models.generation import (
+    AttemptRecord,
+    Generation,
+    Reading,
+    RunRecord,
+    as_id_set,
+    continue_ladder,
+    decode_new_tokens,
+    record,
+    run_generate,
+    settle,
+)
+from models.loading import LoadedModel
+from models.prompts import DecodingPlan, Message, Task, with_correction
+from models.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R", bound=Reading)
+Progress = Callable[[int], None]
+
+
+class ChatBackend(Generic[R]):
+    """Batched generation over a loaded model, with the retry ladder and run records."""
+
+    name: str
+    task: Task
+
+    def __init__(
+        self, loaded: LoadedModel, settings: BackendSettings, ladder: Sequence[DecodingPlan]
+    ) -> None:
+        self.loaded = loaded
+        self.settings = settings
+        self.ladder = tuple(ladder)
+        self.last_runs: tuple[RunRecord, ...] = ()
+
+    @property
+    def last_run(self) -> RunRecord | None:
+        """The record of the last input this backend read (every attempt, raw text kept)."""
+        return self.last_runs[-1] if self.last_runs else None
+
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self.loaded.preprocessor, "tokenizer", self.loaded.preprocessor)
+
+    def template_kwargs(self, plan: DecodingPlan) -> dict[str, Any]:
+        return {}
+
+    def encode(self, chats: list[list[Message]], plan: DecodingPlan) -> Any:
+        """Tokenize a batch of chats through the chat template, padded on the configured side."""
+        self.tokenizer.padding_side = self.settings.padding_side
+        preprocessor = self.loaded.preprocessor
+        # A multimodal processor takes tokenizer options in processor_kwargs; a tokenizer directly.
+        padding: dict[str, Any] = (
+            {"processor_kwargs": {"padding": True}}
+            if preprocessor is not self.tokenizer
+            else {"padding": True}
+        )
+        inputs = preprocessor.apply_chat_template(
+            chats,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            **padding,
+            **self.template_kwargs(plan),
+        )
+        model = self.loaded.model
+        return (
+            inputs.to(model.device, dtype=model.dtype)
+            if "pixel_values" in inputs
+            else inputs.to(model.device)
+        )
+
+    def generate(self, chats: list[list[Message]], plan: DecodingPlan) -> list[Generation]:
+        """One generation per chat, in one batch."""
+        started = time.perf_counter()
+        inputs = self.encode(chats, plan)
+        model = self.loaded.model
+        config = model.generation_config
+        stop_ids = as_id_set(config.eos_token_id)
+        sequences = run_generate(model, inputs, plan, config.eos_token_id, self.tokenizer.pad_token_id)
+        prompt_length = inputs["input_ids"].shape[1]
+        rows = decode_new_tokens(self.tokenizer, sequences, prompt_length, stop_ids)
+        seconds = (time.perf_counter() - started) / max(1, len(chats))
+        mask = inputs["attention_mask"]
+        return [Generation(text, int(mask[i].sum()), count, seconds) for i, (text, count) in enumerate(rows)]
+
+    def run_record(self, attempts: Sequence[AttemptRecord]) -> RunRecord:
+        plan = self.loaded.plan
+        return RunRecord(
+            backend=self.name,
+            task=self.task,
+            model_id=plan.model_id,
+            revision=plan.revision,
+            quantization=plan.quantization,
+            device=plan.device,
+            attempts=tuple(attempts),
+        )
+
+    def run_batch(
+        self,
+        chats: list[list[Message]],
+        readers: Sequence[Callable[[str], R]],
+        progress: Progress | None = None,
+    ) -> list[tuple[R, RunRecord]]:
+        """Generate for every chat in batches of ``batch_size``, then retry failures one by one."""
+        results: list[tuple[R, RunRecord]] = []
+        first = self.ladder[0]
+        size = self.settings.batch_size
+        for offset in range(0, len(chats), size):
+            batch = chats[offset : offset + size]
+            generations = self.generate(batch, first)
+            for index, generation in enumerate(generations):
+                chat, read = batch[index], readers[offset + index]
+                reading = read(generation.text)
+                attempts = [record(0, first, generation, reading)]
+
+                def again(
+                    plan: DecodingPlan, previous: str, error: str | None, chat: list[Message] = chat
+                ) -> Generation:
+                    retry_chat = (
+                        with_correction(chat, self.task, previous, error) if plan.corrective else chat
+                    )
+                    return self.generate([retry_chat], plan)[0]
+
+                reading = continue_ladder(reading, attempts, self.ladder, again, read)
+                results.append((settle(reading, attempts), self.run_record(attempts)))
+            if progress is not None:
+                progress(len(batch))
+        self.last_runs = tuple(run for _, run in results)
+        return results

@@ -1,0 +1,90 @@
+"""Preparing a radiograph for the grounder, and mapping its boxes back onto the original image.
+
+Google's MedGemma localisation recipe pads the image to a square (centred, black) before
+the processor resizes it, so the model sees the anatomy undistorted; the boxes it returns
+are fractions of the padded square and are mapped back with :func:`audit.boxes.unpad_square`.
+Pillow is imported when an image is prepared, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+
+from audit.boxes import unpad_square
+from audit.schema import ImageFinding, ImageReading, ParseOutcome
+
+
+def to_rgb(image: np.ndarray) -> Any:
+    """A PIL RGB image from a 2-D grayscale or 3-D (H, W, 3|4) uint8 array."""
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        low, high = float(array.min()), float(array.max())
+        scale = 255.0 / (high - low) if high > low else 0.0
+        array = ((array.astype(np.float64) - low) * scale).astype(np.uint8)
+    if array.ndim == 2:
+        return Image.fromarray(array).convert("RGB")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return Image.fromarray(np.ascontiguousarray(array[:, :, :3])).convert("RGB")
+    raise ValueError(f"expected a 2-D grayscale or an (H, W, 3) image, got shape {array.shape}")
+
+
+def pad_to_square(image: Any) -> Any:
+    """The image centred on a black square whose side is its longer edge."""
+    from PIL import Image
+
+    width, height = image.size
+    side = max(width, height)
+    if width == height:
+        return image
+    canvas = Image.new("RGB", (side, side), (0, 0, 0))
+    canvas.paste(image, ((side - width) // 2, (side - height) // 2))
+    return canvas
+
+
+def png_data_url(image: Any) -> str:
+    """The image as a ``data:image/png;base64,...`` URL, for OpenAI-compatible endpoints."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def unpad_reading(reading: ImageReading, original_size: tuple[int, int], raw: str) -> ImageReading:
+    """Map a reading made on the padded square back onto the original ``(width, height)`` image.
+
+    A box that lies wholly in the padding is dropped with a recorded reason; clipping is
+    recorded too. The reading then describes the original image.
+    """
+    width, height = original_size
+    if reading.failed:
+        return reading.model_copy(update={"image_width": width, "image_height": height})
+    repairs = list(reading.outcome.repairs)
+    dropped = reading.outcome.dropped_items
+    findings: list[ImageFinding] = []
+    for index, finding in enumerate(reading.findings):
+        if finding.box is None or width == height:
+            findings.append(finding)
+            continue
+        result = unpad_square(finding.box, original_size)
+        if result.box is None:
+            repairs.append(
+                f"dropped finding {index} ({finding.label}): {result.error} after removing the padding"
+            )
+            dropped += 1
+            continue
+        repairs.extend(f"finding {index}: {message} after removing the padding" for message in result.repairs)
+        findings.append(finding.model_copy(update={"box": result.box}))
+    if not findings and reading.findings:
+        outcome = ParseOutcome.failed(
+            "every box lay in the padding around the image", raw=raw, repairs=tuple(repairs)
+        )
+    else:
+        outcome = ParseOutcome.from_repairs(repairs, reading.outcome.raw or raw, dropped)
+    return reading.model_copy(
+        update={"findings": tuple(findings), "outcome": outcome, "image_width": width, "image_height": height}
+    )

@@ -1,0 +1,213 @@
+"""The medgemma grounder end to end on a tiny random-weight Gemma 3 image-text model, on CPU.
+
+The real loading code, chat template, processor, ``generate`` and recovery run; random
+weights produce garbage, which must come back as a failed reading with its raw text.
+Recorded realistic outputs go through the same reading code for the ok and recovered paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audit.boxes import pad_square
+from audit.protocols import AuditCase, Grounder
+from audit.schema import Box, ImageReading
+from models.generation import Generation
+from models.medgemma import MedGemmaGrounder, PreparedImage, prepare_image, read_grounding
+from models.registry import get_grounder
+from tests.models.tiny_models import cpu_settings, tiny_chest_image
+
+pytestmark = pytest.mark.requires_torch
+
+WIDTH, HEIGHT = 96, 80  # a landscape image: padded to 96 x 96 with 8 px above and below
+
+
+def case(case_id: str = "c1", seed: int = 0) -> AuditCase:
+    return AuditCase(
+        case_id=case_id,
+        draft="No acute findings.",
+        image_size=(WIDTH, HEIGHT),
+        load_image=lambda: tiny_chest_image(WIDTH, HEIGHT, seed),
+    )
+
+
+@pytest.fixture(scope="module")
+def grounder(tiny_medgemma_dir: Path) -> MedGemmaGrounder:
+    built = get_grounder("medgemma", cpu_settings(tiny_medgemma_dir))
+    assert isinstance(built, MedGemmaGrounder)
+    return built
+
+
+@pytest.fixture
+def prepared() -> PreparedImage:
+    return prepare_image(case(), pad=True)
+
+
+class TestRealModel:
+    def test_the_registry_builds_a_grounder_from_a_local_folder(self, grounder: MedGemmaGrounder) -> None:
+        assert isinstance(grounder, Grounder)
+        assert grounder.loaded.plan.device == "cpu"
+        assert type(grounder.loaded.model).__name__ == "Gemma3ForConditionalGeneration"
+        assert type(grounder.loaded.preprocessor.image_processor).__name__ == "Gemma3ImageProcessorPil"
+
+    def test_the_chat_template_carries_the_image_tokens_and_the_six_label_prompt(
+        self, grounder: MedGemmaGrounder, prepared: PreparedImage
+    ) -> None:
+        from models.prompts import GROUNDING_INSTRUCTION, grounding_messages
+
+        processor = grounder.loaded.preprocessor
+        text = processor.apply_chat_template(grounding_messages(prepared.image), add_generation_prompt=True)
+        assert "<start_of_image>" in text
+        assert GROUNDING_INSTRUCTION in text
+        assert text.endswith("<start_of_turn>model\n")
+
+    def test_random_weights_give_a_failed_reading_that_keeps_every_raw_text(
+        self, grounder: MedGemmaGrounder
+    ) -> None:
+        reading = grounder.ground(case())
+        run = grounder.last_run
+        assert reading.failed and reading.findings == ()
+        assert reading.outcome.error and reading.outcome.error.startswith("all 3 attempts failed")
+        assert reading.outcome.raw == run.attempts[-1].raw  # type: ignore[union-attr]
+        assert run is not None and [a.decoding.kind for a in run.attempts] == [
+            "greedy",
+            "greedy_corrective",
+            "sampled",
+        ]
+        assert all(a.raw and a.outcome == "failed" for a in run.attempts)
+        assert {a.decoding.max_new_tokens for a in run.attempts} == {24}
+        assert (reading.image_width, reading.image_height) == (WIDTH, HEIGHT)
+
+    def test_a_batch_keeps_order_counts_progress_and_records_each_case(
+        self, grounder: MedGemmaGrounder
+    ) -> None:
+        done: list[int] = []
+        no_image = AuditCase(case_id="none", draft="x")
+        readings = grounder.ground_batch([case("a", 1), no_image, case("b", 2)], progress=done.append)
+        assert [r.failed for r in readings] == [True, True, True]
+        assert readings[1].outcome.error == "no usable image: case none has no image to ground"
+        assert sum(done) == 3
+        assert len(grounder.last_runs) == 2  # one record per case that reached the model
+
+    def test_batched_inputs_are_padded_on_the_left(self, grounder: MedGemmaGrounder) -> None:
+        from models.prompts import grounding_messages, with_correction
+
+        short = grounding_messages(prepare_image(case(), pad=True).image)
+        long = with_correction(short, "grounding", "x" * 40, "no JSON")
+        inputs = grounder.encode([short, long], grounder.ladder[0])
+        pad = grounder.tokenizer.pad_token_id
+        assert inputs["input_ids"][0, 0].item() == pad
+        assert inputs["input_ids"][0, -1].item() != pad
+
+    def test_a_four_bit_grounder_runs_end_to_end_on_cpu(self, tiny_medgemma_dir: Path) -> None:
+        grounder = get_grounder(
+            "medgemma",
+            cpu_settings(tiny_medgemma_dir, cpu_quantization="nf4", max_retries=0, max_new_tokens=8),
+        )
+        reading = grounder.ground(case())
+        assert grounder.loaded.plan.quantization == "nf4"  # type: ignore[attr-defined]
+        assert reading.failed and reading.outcome.raw
+
+
+class TestRecordedOutputs:
+    """Realistic generations, written by hand, read exactly as the grounder reads its own."""
+
+    def test_a_clean_answer_in_unit_scale_is_ok_and_mapped_off_the_padding(
+        self, prepared: PreparedImage
+    ) -> None:
+        on_original = Box(x0=0.1, y0=0.5, x1=0.4, y1=0.9)  # patient's right lower zone
+        padded = pad_square(on_original, (WIDTH, HEIGHT))
+        raw = json.dumps(
+            [{"label": "pleural_effusion", "box_2d": [padded.y0, padded.x0, padded.y1, padded.x1]}]
+        )
+        reading = read_grounding(raw, prepared, "medgemma")
+        assert reading.outcome.status == "ok"
+        finding = reading.findings[0]
+        assert finding.box_scale == "unit"
+        assert finding.box is not None
+        assert np.allclose(finding.box.as_list(), on_original.as_list(), atol=1e-3)
+        assert (reading.image_width, reading.image_height) == (WIDTH, HEIGHT)
+
+    def test_a_per_mille_answer_is_read_in_its_own_scale(self, prepared: PreparedImage) -> None:
+        raw = '[{"label": "pneumothorax", "box_2d": [100, 550, 450, 900]}]'
+        reading = read_grounding(raw, prepared, "medgemma")
+        assert reading.outcome.status == "ok"
+        assert reading.findings[0].box_scale == "per_mille"
+
+    def test_a_fenced_answer_with_a_synonym_is_recovered_with_its_repairs(
+        self, prepared: PreparedImage
+    ) -> None:
+        raw = (
+            "Here are the findings:\n```json\n"
+            '[{"label": "Lung Opacity/Consolidation", "box_2d": [0.3, 0.6, 0.7, 0.9]},]\n```'
+        )
+        reading = read_grounding(raw, prepared, "medgemma")
+        assert reading.outcome.status == "recovered"
+        assert reading.findings[0].label == "lung_opacity"
+        assert any("code fence" in r for r in reading.outcome.repairs)
+        assert reading.outcome.raw == raw
+
+    def test_a_box_wholly_in_the_padding_is_dropped_with_a_reason(self, prepared: PreparedImage) -> None:
+        raw = json.dumps(
+            [
+                {"label": "nodule_mass", "box_2d": [0.0, 0.2, 0.05, 0.3]},  # inside the top band
+                {"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.7]},
+            ]
+        )
+        reading = read_grounding(raw, prepared, "medgemma")
+        assert reading.outcome.status == "recovered"
+        assert [f.label for f in reading.findings] == ["cardiomegaly"]
+        assert reading.outcome.dropped_items == 1
+        assert any("nodule_mass" in r and "padding" in r for r in reading.outcome.repairs)
+
+    def test_medgemma_thinking_tags_are_stripped(self, prepared: PreparedImage) -> None:
+        raw = '<unused94>thought\nLooking at the bases.<unused95>[{"label": "no_finding"}]'
+        reading = read_grounding(raw, prepared, "medgemma")
+        assert reading.outcome.status == "ok"  # a closed trace is expected output, not a repair
+        assert [f.label for f in reading.findings] == ["no_finding"]
+
+    def test_a_retry_that_reads_is_recovered_and_every_attempt_is_stored(
+        self, grounder: MedGemmaGrounder, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        answers = iter(["I cannot see", '[{"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.7]}]'])
+        seen_chats: list[int] = []
+
+        def scripted(chats: list, plan: object) -> list[Generation]:
+            seen_chats.append(len(chats[0]))
+            return [Generation(next(answers), 10, 5, 0.01) for _ in chats]
+
+        monkeypatch.setattr(grounder, "generate", scripted)
+        reading: ImageReading = grounder.ground(case())
+        run = grounder.last_run
+        assert reading.outcome.status == "recovered"
+        assert "read on attempt 2 (greedy_corrective)" in reading.outcome.repairs[-1]
+        assert run is not None and [a.outcome for a in run.attempts] == ["failed", "ok"]
+        assert seen_chats == [2, 4]  # the retry replays the answer and the correction
+
+
+def test_the_cli_audits_with_the_medgemma_grounder_from_a_local_folder(
+    tiny_medgemma_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import Image
+
+    from models import prompts
+    from workstation.cli.main import main
+
+    monkeypatch.setattr(prompts, "GROUNDING_MAX_TOKENS", 16)  # the CLI has no token flag; keep it fast
+
+    image = tmp_path / "chest.png"
+    Image.fromarray(tiny_chest_image(WIDTH, HEIGHT)).save(image)
+    argv = ["audit", "--grounder", "medgemma", "--model", str(tiny_medgemma_dir), "--device", "cpu"]
+    argv += ["--quantization", "fp32"]
+    code = main([*argv, "--image", str(image), "--draft", "No pneumothorax."])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert printed["image_findings"] == []  # random weights: grounding failed, shown, not hidden
+    assert any("grounding failed" in note for note in printed["notes"])
