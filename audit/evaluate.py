@@ -39,8 +39,8 @@ from audit.metrics import (
     score_audit_sample,
     score_grounding_sample,
 )
-from audit.pipeline import run_audit
-from audit.protocols import AuditCase, DraftParser, Grounder
+from audit.pipeline import draft_problem, run_audit
+from audit.protocols import AuditCase, BatchGrounder, BatchParser, DraftParser, Grounder
 from audit.schema import (
     AuditMode,
     AuditReport,
@@ -89,19 +89,58 @@ class _Frozen(BaseModel):
 
 
 class _OncePerCase:
-    """Grounds each case once for its several drafts: the image is the same for all of them."""
+    """Grounds each case once for its several drafts: the image is the same for all of them.
+
+    ``prefetch`` grounds a chunk of cases in one batch when the grounder can; a batch
+    that raises falls back to one call per case, so its failure is recorded per item.
+    """
 
     def __init__(self, grounder: Grounder) -> None:
         self.inner = grounder
         self.name = grounder.name
-        self._case_id: str | None = None
-        self._reading: ImageReading | None = None
+        self._readings: dict[str, ImageReading] = {}
+
+    def prefetch(self, cases: Sequence[AuditCase]) -> None:
+        self._readings = {}
+        if not isinstance(self.inner, BatchGrounder) or len(cases) < 2:
+            return
+        try:
+            readings = self.inner.ground_batch(cases)
+        except Exception:
+            log.exception("batch grounding failed; grounding these %d cases one by one", len(cases))
+            return
+        self._readings = {case.case_id: reading for case, reading in zip(cases, readings, strict=True)}
 
     def ground(self, case: AuditCase) -> ImageReading:
-        if case.case_id != self._case_id or self._reading is None:
-            self._reading = self.inner.ground(case)
-            self._case_id = case.case_id
-        return self._reading
+        if case.case_id not in self._readings:
+            self._readings[case.case_id] = self.inner.ground(case)
+        return self._readings[case.case_id]
+
+
+class _Prefetched:
+    """Parses a chunk's drafts in one batch when the parser can; falls back to one call each."""
+
+    def __init__(self, parser: DraftParser) -> None:
+        self.inner = parser
+        self.name = parser.name
+        self._readings: dict[str, DraftReading] = {}
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        self._readings = {}
+        unique = [text for text in dict.fromkeys(texts) if draft_problem(text) is None]
+        if not isinstance(self.inner, BatchParser) or len(unique) < 2:
+            return
+        try:
+            readings = self.inner.parse_batch(unique)
+        except Exception:
+            log.exception("batch parsing failed; parsing these %d drafts one by one", len(unique))
+            return
+        self._readings = dict(zip(unique, readings, strict=True))
+
+    def parse(self, text: str) -> DraftReading:
+        if text not in self._readings:
+            return self.inner.parse(text)
+        return self._readings[text]
 
 
 # --- per-sample records -----------------------------------------------------------------------
@@ -262,26 +301,49 @@ def run_samples(
     config: EvalConfig,
     done: frozenset[str] = frozenset(),
     audit_fn: AuditFn = run_audit,
+    batch_size: int = 1,
 ) -> Iterator[SampleRecord]:
-    """Audit every (case, corruption) not in ``done``, yielding one record each, in input order."""
+    """Audit every (case, corruption) not in ``done``, yielding one record each, in input order.
+
+    Cases go through in chunks of ``batch_size``: a backend that can batch (a GPU model)
+    reads a whole chunk per call; the results are the same as one call per item.
+    """
     once = _OncePerCase(grounder)
-    for case in cases:
-        if config.reference_source is not None:
-            kept = tuple(f for f in case.reference if config.reference_source in f.source)
-            case = replace(case, reference=kept)
-        for corruption in config.corruptions:
-            if sample_id(case.case_id, corruption) in done:
-                continue
-            synthetic = synthesize(
-                case.case_id, case.reference, corruption, config.seed, config.policy.urgent_labels
-            )
+    batched_parser = _Prefetched(parser)
+    for chunk in _chunks(cases, batch_size):
+        pending: list[tuple[AuditCase, SyntheticDraft]] = []
+        for case in chunk:
+            if config.reference_source is not None:
+                kept = tuple(f for f in case.reference if config.reference_source in f.source)
+                case = replace(case, reference=kept)
+            for corruption in config.corruptions:
+                if sample_id(case.case_id, corruption) in done:
+                    continue
+                synthetic = synthesize(
+                    case.case_id, case.reference, corruption, config.seed, config.policy.urgent_labels
+                )
+                pending.append((case, synthetic))
+        once.prefetch(list({case.case_id: case for case, _ in pending}.values()))
+        batched_parser.prefetch([synthetic.text for _, synthetic in pending])
+        for case, synthetic in pending:
             try:
-                report = audit_fn(replace(case, draft=synthetic.text), once, parser, config.policy)
+                report = audit_fn(replace(case, draft=synthetic.text), once, batched_parser, config.policy)
             except Exception as error:  # listed as a failed item with its reason, never dropped
-                log.exception("evaluation of %s failed", sample_id(case.case_id, corruption))
+                log.exception("evaluation of %s failed", sample_id(case.case_id, synthetic.corruption))
                 yield _error_record(case, synthetic, error)
                 continue
             yield _record(case, synthetic, report)
+
+
+def _chunks(cases: Iterable[AuditCase], size: int) -> Iterator[list[AuditCase]]:
+    chunk: list[AuditCase] = []
+    for case in cases:
+        chunk.append(case)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # --- the summary ------------------------------------------------------------------------------
@@ -509,6 +571,7 @@ def evaluate(
     out_dir: Path | None = None,
     on_record: Callable[[SampleRecord], None] | None = None,
     audit_fn: AuditFn = run_audit,
+    batch_size: int = 1,
 ) -> EvalResult:
     """Run (or resume) an evaluation and write its files into ``out_dir`` when given.
 
@@ -539,7 +602,7 @@ def evaluate(
     fresh: list[SampleRecord] = []
     handle = samples_path.open("a", encoding="utf-8") if samples_path is not None else None
     try:
-        for record in run_samples(case_list, grounder, parser, config, done, audit_fn):
+        for record in run_samples(case_list, grounder, parser, config, done, audit_fn, batch_size):
             if handle is not None:
                 handle.write(record.model_dump_json() + "\n")
                 handle.flush()  # an interrupted run keeps every finished record

@@ -6,7 +6,7 @@ imports a model stack.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -52,3 +52,22 @@ class DraftParser(Protocol):
     name: str
 
     def parse(self, text: str) -> DraftReading: ...
+
+
+Progress = Callable[[int], None]  # called with the number of items just finished
+
+
+@runtime_checkable
+class BatchGrounder(Grounder, Protocol):
+    """A grounder that can read many images per model call (GPU backends); order is kept."""
+
+    def ground_batch(
+        self, cases: Sequence[AuditCase], progress: Progress | None = None
+    ) -> list[ImageReading]: ...
+
+
+@runtime_checkable
+class BatchParser(DraftParser, Protocol):
+    """A parser that can read many drafts per model call (GPU backends); order is kept."""
+
+    def parse_batch(self, texts: Sequence[str], progress: Progress | None = None) -> list[DraftReading]: ...

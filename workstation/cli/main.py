@@ -20,6 +20,9 @@ from workstation.cli.errors import CliError
 COMMAND_MODULES: tuple[str, ...] = (
     "workstation.cli.parse_cmd",
     "workstation.cli.audit_cmd",
+    "workstation.cli.eval_cmd",
+    "workstation.cli.eval_parser_cmd",
+    "workstation.cli.data_cmds",
 )
 
 

@@ -1,0 +1,221 @@
+"""Import any folder of PNG/JPEG/DICOM images, with optional boxes and draft impressions.
+
+Annotations (``--annotations``), CSV or JSON, one finding per row/object:
+- ``image``: the image's path relative to the images folder (must resolve inside it);
+- ``label``: a canonical label or a synonym (or a dataset's name with ``label_source``);
+- a box, optional: ``x0,y0,x1,y1`` (pixels, xyxy), or ``x,y,w,h`` (pixels, top-left and size),
+  or in JSON ``box`` (pixel xyxy list) or ``box_2d`` (a grounder's ``[y0, x0, y1, x1]``);
+  a ``normalized`` column/key set to true/1 reads xyxy as 0–1 fractions;
+- ``reader``, optional.
+JSON may be a list of such objects or ``{"annotations": [...]}``.
+
+Drafts (``--drafts``), CSV: ``image,text`` with optional ``author`` and ``kind``
+(human/synthetic/student). A draft already stored for the case with the same text, kind
+and author is not added again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from audit.boxes import BoxResult, from_box_2d, from_pixel_xywh, from_pixel_xyxy, normalized_box
+from audit.labels import Label, canonical_label, map_source_label
+from data.errors import ImageLoadError, ImportFormatError, UnsafePathError
+from data.importers.common import (
+    BatchWriter,
+    ImportSummary,
+    as_dicts,
+    check_image,
+    finish,
+    open_text,
+    parse_float,
+    progress,
+    read_csv,
+    resolve_inside,
+    scan_images,
+)
+from data.records import DRAFT_KINDS, CaseImport, CaseRecord, ReferenceFinding
+from data.store import Store
+
+SOURCE = "reference:folder"
+_TRUE = {"1", "true", "yes", "y"}
+
+
+def case_id_for(root: Path, path: Path) -> str:
+    """A case id from the image's path inside the folder: ``sub/dir/img.png`` → ``sub__dir__img``."""
+    relative = path.resolve().relative_to(root.resolve()).with_suffix("")
+    return "__".join(relative.parts)
+
+
+def read_annotations(path: Path) -> list[dict[str, Any]]:
+    """Rows of an annotation CSV or JSON file as dicts."""
+    if path.suffix.lower() == ".json":
+        try:
+            with open_text(path) as handle:
+                data = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ImportFormatError(f"{path} is not valid JSON: {error}") from error
+        if isinstance(data, dict):
+            data = data.get("annotations")
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise ImportFormatError(f'{path}: expected a list of objects or {{"annotations": [...]}}')
+        missing = [i for i, item in enumerate(data) if "image" not in item or "label" not in item]
+        if missing:
+            raise ImportFormatError(f"{path}: object {missing[0]} lacks 'image' or 'label'")
+        return list(data)
+    header, rows = read_csv(path, ("image", "label"))
+    return list(as_dicts(header, rows))
+
+
+def _box(item: dict[str, Any], size: tuple[int, int]) -> BoxResult | None:
+    def number(key: str) -> float | None:
+        value = item.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        return parse_float(value) if isinstance(value, str) else None
+
+    normalized = str(item.get("normalized", "")).strip().lower() in _TRUE
+    if item.get("box_2d") is not None:
+        return from_box_2d(item["box_2d"], size)
+    if isinstance(item.get("box"), list) and len(item["box"]) == 4:
+        values = [float(v) for v in item["box"]]
+        return normalized_box(*values) if normalized else from_pixel_xyxy(*values, size)
+    xyxy = [number(k) for k in ("x0", "y0", "x1", "y1")]
+    if all(v is not None for v in xyxy):
+        x0, y0, x1, y1 = (float(v) for v in xyxy)  # type: ignore[arg-type]
+        return normalized_box(x0, y0, x1, y1) if normalized else from_pixel_xyxy(x0, y0, x1, y1, size)
+    xywh = [number(k) for k in ("x", "y", "w", "h")]
+    if all(v is not None for v in xywh):
+        x, y, w, h = (float(v) for v in xywh)  # type: ignore[arg-type]
+        return from_pixel_xywh(x, y, w, h, size)
+    return None
+
+
+def _label(name: str, label_source: str | None) -> Label | None:
+    if label_source is not None:
+        return map_source_label(label_source, name)
+    return canonical_label(name)
+
+
+def import_folder(
+    store: Store,
+    images: Path,
+    annotations: Path | None = None,
+    drafts: Path | None = None,
+    *,
+    label_source: str | None = None,
+    verify: bool = True,
+    show_progress: bool = False,
+) -> ImportSummary:
+    """Import every image under ``images``; idempotent. Raises UnsafePathError before writing anything
+    when an annotation or draft names a path outside the folder."""
+    started = time.perf_counter()
+    summary = ImportSummary(source="folder")
+    files = scan_images(images)
+    summary.images_found = len(files)
+    by_path: dict[Path, list[dict[str, Any]]] = {}
+    for item in read_annotations(annotations) if annotations is not None else []:
+        by_path.setdefault(resolve_inside(images, str(item["image"])), []).append(item)
+    draft_rows: list[tuple[Path, dict[str, str]]] = []
+    if drafts is not None:
+        header, raw = read_csv(drafts, ("image",))
+        text_column = next((c for c in ("text", "draft", "impression") if c in header), None)
+        if text_column is None:
+            raise ImportFormatError(f"{drafts} needs a 'text' (or 'draft' / 'impression') column")
+        for row in as_dicts(header, raw):
+            row["text"] = row.get(text_column, "")
+            draft_rows.append((resolve_inside(images, row["image"]), row))
+    resolved = {path.resolve(): path for path in files}
+    for target in sorted(set(by_path) - set(resolved)):
+        summary.skip("annotation for an image not in the folder", str(target.relative_to(images.resolve())))
+
+    writer = BatchWriter(store, summary)
+    loaded: dict[Path, str] = {}
+    seen: set[str] = set()
+    for path in progress(files, desc="import folder", total=len(files), show=show_progress):
+        case_id = case_id_for(images, path)
+        if case_id in seen:
+            summary.skip("two images give the same case id", str(path.relative_to(images)))
+            continue
+        seen.add(case_id)
+        try:
+            info = check_image(path, verify=verify)
+        except ImageLoadError as error:
+            summary.skip(f"unreadable image ({error.reason})", str(path.relative_to(images)))
+            continue
+        findings: list[ReferenceFinding] = []
+        for item in by_path.get(path.resolve(), []):
+            name = str(item["label"]).strip()
+            label = _label(name, label_source)
+            if label is None:
+                summary.drop_label(name)
+                continue
+            try:
+                result = _box(item, info.size)
+            except (TypeError, ValueError) as error:
+                summary.skip(f"unreadable box ({error})", f"{path.name} {name}")
+                continue
+            if result is not None:
+                summary.count_box(result)
+                if result.box is None:
+                    summary.skip(f"box rejected ({result.error})", f"{path.name} {name}")
+                    continue
+            reader = str(item.get("reader") or "").strip() or None
+            findings.append(
+                ReferenceFinding(
+                    label=label,
+                    box=result.box if result else None,
+                    source=SOURCE,
+                    reader=reader,
+                    source_label=name,
+                )
+            )
+        case = CaseRecord(
+            case_id=case_id,
+            image_id=path.name,
+            image_path=str(path.resolve()),
+            width=info.width,
+            height=info.height,
+            source="folder",
+            view=info.view,
+            metadata={"relative_path": str(path.relative_to(images))},
+        )
+        writer.add(CaseImport(case=case, findings=tuple(findings)))
+        loaded[path.resolve()] = case_id
+    writer.flush()
+    _add_drafts(store, draft_rows, loaded, summary, images)
+    return finish(summary, started)
+
+
+def _add_drafts(
+    store: Store,
+    rows: list[tuple[Path, dict[str, str]]],
+    loaded: dict[Path, str],
+    summary: ImportSummary,
+    images: Path,
+) -> None:
+    for target, row in rows:
+        case_id = loaded.get(target)
+        if case_id is None:
+            summary.skip("draft for an image not imported", str(target.relative_to(images.resolve())))
+            continue
+        text = row["text"].strip()
+        kind = (row.get("kind") or "human").strip() or "human"
+        if kind not in DRAFT_KINDS:
+            summary.skip(f"draft kind not one of {', '.join(DRAFT_KINDS)}", f"{case_id} {kind}")
+            continue
+        if not text:
+            summary.skip("empty draft", case_id)
+            continue
+        author = (row.get("author") or "").strip() or None
+        existing = store.drafts(case_id, kind=kind)  # type: ignore[arg-type]
+        if any(d.text == text and d.author == author for d in existing):
+            continue
+        store.add_draft(case_id, text, kind=kind, author=author)  # type: ignore[arg-type]
+        summary.drafts_added += 1
+
+
+__all__ = ["UnsafePathError", "case_id_for", "import_folder", "read_annotations"]

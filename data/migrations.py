@@ -1,0 +1,242 @@
+"""Ordered, named schema migrations for the audit database.
+
+Each migration runs once, in its own transaction, and is recorded in
+``schema_migrations``. Add new migrations at the end; never edit one that has shipped.
+
+Design notes:
+- No FOREIGN KEY constraints: DuckDB refuses to update or upsert a parent row that child
+  rows reference, which would forbid re-importing a case. Referential checks live in
+  ``data.store`` instead.
+- Boxes are stored as four normalized floats ``x0, y0, x1, y1`` (``audit.schema.Box``);
+  all four are NULL for a finding without a box.
+- ``case_summary`` is a denormalized row per case, kept up to date inside the same
+  transaction as every audit run and decision, so the worklist never aggregates flags.
+- Timestamps are UTC (``TIMESTAMPTZ``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "initial schema",
+        (
+            "CREATE SEQUENCE IF NOT EXISTS reference_finding_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS draft_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS flag_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS decision_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS reviewer_finding_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS eval_run_id_seq START 1",
+            """
+            CREATE TABLE cases (
+                case_id VARCHAR PRIMARY KEY,
+                image_id VARCHAR NOT NULL,
+                image_path VARCHAR,
+                width INTEGER,
+                height INTEGER,
+                source VARCHAR NOT NULL,
+                view VARCHAR,
+                is_phantom BOOLEAN NOT NULL DEFAULT false,
+                metadata JSON,
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            f"""
+            CREATE TABLE reference_findings (
+                finding_id BIGINT PRIMARY KEY DEFAULT nextval('reference_finding_id_seq'),
+                case_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                {_BOX},
+                source VARCHAR NOT NULL,
+                reader VARCHAR,
+                source_label VARCHAR,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX reference_findings_case ON reference_findings(case_id)",
+            """
+            CREATE TABLE drafts (
+                draft_id BIGINT PRIMARY KEY DEFAULT nextval('draft_id_seq'),
+                case_id VARCHAR NOT NULL,
+                text VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                author VARCHAR,
+                corruption VARCHAR,
+                corruption_label VARCHAR,
+                expected_flags JSON,
+                metadata JSON,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX drafts_case ON drafts(case_id)",
+            """
+            CREATE TABLE audit_runs (
+                run_id BIGINT PRIMARY KEY DEFAULT nextval('run_id_seq'),
+                case_id VARCHAR NOT NULL,
+                draft_id BIGINT,
+                mode VARCHAR NOT NULL,
+                grounder VARCHAR,
+                grounder_version VARCHAR,
+                parser VARCHAR,
+                parser_version VARCHAR,
+                image_outcome VARCHAR,
+                draft_outcome VARCHAR,
+                durations JSON,
+                raw_outputs JSON,
+                warnings JSON,
+                report JSON NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_runs_case ON audit_runs(case_id)",
+            f"""
+            CREATE TABLE image_findings (
+                run_id BIGINT NOT NULL,
+                position INTEGER NOT NULL,
+                case_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                {_BOX},
+                score DOUBLE,
+                source VARCHAR,
+                box_scale VARCHAR
+            )
+            """,
+            """
+            CREATE TABLE draft_labels (
+                run_id BIGINT NOT NULL,
+                position INTEGER NOT NULL,
+                case_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                span VARCHAR NOT NULL,
+                span_start INTEGER,
+                span_end INTEGER,
+                side VARCHAR,
+                rule_id VARCHAR,
+                backend VARCHAR,
+                verified BOOLEAN NOT NULL
+            )
+            """,
+            f"""
+            CREATE TABLE flags (
+                flag_id BIGINT PRIMARY KEY DEFAULT nextval('flag_id_seq'),
+                run_id BIGINT NOT NULL,
+                case_id VARCHAR NOT NULL,
+                position INTEGER NOT NULL,
+                type VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                {_BOX},
+                finding_source VARCHAR,
+                phrase VARCHAR,
+                phrase_start INTEGER,
+                phrase_end INTEGER,
+                reason VARCHAR NOT NULL
+            )
+            """,
+            "CREATE INDEX flags_run ON flags(run_id)",
+            """
+            CREATE TABLE decisions (
+                decision_id BIGINT PRIMARY KEY DEFAULT nextval('decision_id_seq'),
+                flag_id BIGINT NOT NULL,
+                run_id BIGINT NOT NULL,
+                case_id VARCHAR NOT NULL,
+                reviewer VARCHAR NOT NULL,
+                decision VARCHAR NOT NULL,
+                reason_code VARCHAR,
+                note VARCHAR,
+                decided_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX decisions_flag ON decisions(flag_id)",
+            f"""
+            CREATE TABLE reviewer_findings (
+                finding_id BIGINT PRIMARY KEY DEFAULT nextval('reviewer_finding_id_seq'),
+                case_id VARCHAR NOT NULL,
+                run_id BIGINT,
+                reviewer VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                {_BOX},
+                note VARCHAR,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE case_reviews (
+                case_id VARCHAR NOT NULL,
+                reviewer VARCHAR NOT NULL,
+                run_id BIGINT,
+                reviewed_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE case_summary (
+                case_id VARCHAR PRIMARY KEY,
+                latest_run_id BIGINT,
+                audited_at TIMESTAMPTZ,
+                n_flags INTEGER NOT NULL DEFAULT 0,
+                n_urgent INTEGER NOT NULL DEFAULT 0,
+                n_missing INTEGER NOT NULL DEFAULT 0,
+                n_laterality INTEGER NOT NULL DEFAULT 0,
+                n_unsupported INTEGER NOT NULL DEFAULT 0,
+                n_decided INTEGER NOT NULL DEFAULT 0,
+                status VARCHAR NOT NULL DEFAULT 'not_audited',
+                labels VARCHAR[] NOT NULL DEFAULT [],
+                reviewers VARCHAR[] NOT NULL DEFAULT [],
+                last_decision_at TIMESTAMPTZ
+            )
+            """,
+            """
+            CREATE TABLE eval_runs (
+                eval_id BIGINT PRIMARY KEY DEFAULT nextval('eval_run_id_seq'),
+                created_at TIMESTAMPTZ NOT NULL,
+                grounder VARCHAR NOT NULL,
+                parser VARCHAR NOT NULL,
+                seed BIGINT,
+                n_items INTEGER NOT NULL,
+                n_scored INTEGER NOT NULL,
+                n_failed INTEGER NOT NULL,
+                summary JSON NOT NULL,
+                config JSON,
+                out_dir VARCHAR,
+                note VARCHAR
+            )
+            """,
+        ),
+    ),
+    Migration(
+        2,
+        "worklist columns in case_summary",
+        (
+            # The worklist reads one table: a join with cases cost ~20 ms per query at 100k cases.
+            "ALTER TABLE case_summary ADD COLUMN image_id VARCHAR",
+            "ALTER TABLE case_summary ADD COLUMN source VARCHAR",
+            "ALTER TABLE case_summary ADD COLUMN view VARCHAR",
+            "ALTER TABLE case_summary ADD COLUMN is_phantom BOOLEAN",
+            "ALTER TABLE case_summary ADD COLUMN search_key VARCHAR",  # lower(case id + image id)
+            # A case's reviewers and latest decision: a point lookup instead of a scan (10 → 2.5 ms).
+            "CREATE INDEX decisions_case ON decisions(case_id)",
+            """
+            UPDATE case_summary SET image_id = c.image_id, source = c.source, view = c.view,
+                                    is_phantom = c.is_phantom,
+                                    search_key = lower(c.case_id || ' ' || c.image_id)
+            FROM cases c WHERE c.case_id = case_summary.case_id
+            """,
+        ),
+    ),
+)
+
+LATEST_VERSION: int = MIGRATIONS[-1].version

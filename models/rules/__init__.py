@@ -1,0 +1,14 @@
+"""The ``rules`` draft parser: a lexicon and NegEx-style modifiers kept as data.
+
+Modules, each holding one concern:
+- ``rule``: the ``Rule`` record every other module fills in;
+- ``lexicon``: mention rules for the six labels, "normal statements", no-finding phrases and
+  the non-canonical abnormalities that only matter because they contradict "no finding";
+- ``modifiers``: negation, uncertainty, pseudo-negation and scope-ending rules;
+- ``sections``: report headers and which sections are read;
+- ``laterality``: which side a mention names;
+- ``precedence``: the written table that resolves conflicting mentions of one label;
+- ``combined``: the one-pass scan that finds every rule's matches, indexed by word beginning;
+- ``parser``: ``RulesParser``, which runs them all;
+- ``benchmark``: the OpenI / NegBio evaluation used by ``bench.parser_openi`` and the CLI.
+"""

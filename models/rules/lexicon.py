@@ -1,0 +1,454 @@
+"""What a draft can say about each label, as data.
+
+Three kinds of lexicon rule (see ``rule.Kind``):
+- ``finding``: a phrase naming a label ("small effusion"); whether it is present, absent or
+  uncertain is decided by the negation/uncertainty rules around it;
+- ``statement``: a phrase that is itself a verdict ("lungs are clear", "no acute
+  cardiopulmonary process"), with a fixed status that the context does not change;
+- ``other``: an abnormality with no canonical label (atelectasis, granuloma, degenerative
+  spine). It never becomes a label; an affirmed one only stops the draft reading as "no
+  finding", because a draft that reports any abnormality is not a normal study.
+
+Order matters only between rules that can match at the same place: the scan (``combined``)
+tries them in this order, so a statement ("heart is not enlarged") comes before the finding
+it contains ("heart ... enlarged"), and a finding before the vaguer non-canonical word at the
+same place ("blunting of the costophrenic angle" is an effusion, "blunting" alone is not).
+Patterns are written in lower case and matched against the lower-cased draft, starting at a
+word start and ending at a word boundary (``combined``).
+"""
+
+from __future__ import annotations
+
+from audit.labels import Label
+from audit.schema import Status
+from models.rules.rule import Rule
+
+# A gap of up to a few words that does not itself name a finding: used inside statements
+# such as "heart size and pulmonary vascularity are within normal limits", so a statement
+# never swallows a finding written between its subject and its verdict.
+_GAP = (
+    r"(?:[\s,]+(?!(?:enlarg|effusion|pneumo|consolid|nodul|mass|opacit|infiltrat|but|however)\w*)"
+    r"[\w/-]+){0,7}?"
+)
+_HEART = r"(?:heart|cardiac|cardiomediastinal|cardio-mediastinal|cardiopericardial)"
+_HEART_SUBJECT = (
+    r"(?:(?:the\s+)?(?:heart(?:\s+size)?|cardiac\s+(?:silhouette|size|shadow|contours?|diameter)"
+    r"|cardiomediastinal\s+(?:silhouette|contours?|size|shadows?)|cardio-mediastinal\s+silhouette))"
+)
+# "is", "appears", and the anonymiser's "XXXX" that often stands where the verb was.
+_COPULA = r"(?:\s+xxxx)?(?:\s+(?:is|are|appears?|remains?|seems?|looks?|xxxx))?"
+_SIDE_WORDS = r"(?:(?:right|left|bilateral|both|posterior|lateral|r|l)\s+){0,3}"
+
+
+def _finding(rule_id: str, label: Label, pattern: str, comment: str, example: str, status: Status) -> Rule:
+    return Rule(rule_id, "finding", pattern, comment, example, ((label, status),), label=label)
+
+
+def _statement(rule_id: str, label: Label, status: Status, pattern: str, comment: str, example: str) -> Rule:
+    return Rule(
+        rule_id, "statement", pattern, comment, example, ((label, status),), label=label, status=status
+    )
+
+
+def _other(rule_id: str, pattern: str, comment: str, example: str) -> Rule:
+    # The example is a normal-sounding impression plus this abnormality: no_finding must not
+    # be present, which is what the rule is for.
+    return Rule(rule_id, "other", pattern, comment, example, (("no_finding", "absent"),))
+
+
+STATEMENTS: tuple[Rule, ...] = (
+    # no_finding: the draft calls the study normal. Overridden (precedence table) when the
+    # same draft affirms any finding, canonical or not.
+    _statement(
+        "NOFIND.NO_ACTIVE_DISEASE",
+        "no_finding",
+        "present",
+        r"no\s+(?:evidence\s+of\s+)?(?:active|acute)\s+(?:cardiopulmonary\s+)?disease\s+(?:is\s+)?(?:seen|identified)",
+        "'No active disease seen': the same verdict with a trailing verb, kept whole in the span.",
+        "No active disease seen.",
+    ),
+    _statement(
+        "NOFIND.NO_ACUTE_PROCESS",
+        "no_finding",
+        "present",
+        r"(?:no|without|negative\s+for)\s+(?:(?:radiographic|radiologic|x-?ray|plain\s+film)\s+)?"
+        r"(?:(?:evidence|signs?|demonstration|findings?)\s+(?:of|for)\s+)?(?:an?\s+|any\s+)?"
+        r"(?:acute|active|significant)\s+(?:or\s+chronic\s+)?(?:radiographic\s+|radiologic\s+)?"
+        r"(?:(?:cardiopulmonary|cardio-pulmonary|cardiothoracic|intrathoracic|thoracic|chest|pulmonary|lung|"
+        r"cardiac\s+or\s+pulmonary|cardiopulmonary\s+or\s+osseous|pulmonary\s+or\s+osseous)\s+)?"
+        r"(?:disease|process(?:es)?|abnormalit(?:y|ies)|findings?|pathology|illness)",
+        "The commonest normal impression: 'no acute cardiopulmonary process/abnormality/disease'.",
+        "No acute cardiopulmonary process.",
+    ),
+    _statement(
+        "NOFIND.NORMAL_CHEST",
+        "no_finding",
+        "present",
+        r"(?:normal|negative|unremarkable)\s+(?:(?:pa\s+and\s+lateral|two[\s-]view|frontal|portable)\s+)?"
+        r"(?:chest(?:\s+(?:x-?ray|x-?xxxx|radiograph|film|study|exam(?:ination)?|series))?|"
+        r"(?:x-?ray|radiograph(?:ic)?)\s+(?:study|exam(?:ination)?)|chest\s+radiographs?|study|exam(?:ination)?)",
+        "'Normal chest', 'normal chest x-ray', 'negative chest radiograph', 'unremarkable study'.",
+        "Normal chest x-ray.",
+    ),
+    _statement(
+        "NOFIND.CHEST_IS_NORMAL",
+        "no_finding",
+        "present",
+        r"(?:the\s+)?(?:chest|study|examination|exam|chest\s+(?:x-?ray|radiograph))\s+(?:is|appears)\s+"
+        r"(?:otherwise\s+)?(?:normal|unremarkable|negative|within\s+normal\s+limits)",
+        "The verdict written the other way round: 'the chest is normal'.",
+        "The chest is normal.",
+    ),
+    _statement(
+        "NOFIND.NO_ABNORMALITY",
+        "no_finding",
+        "present",
+        r"no\s+(?:(?:significant|definite|focal|radiographic)\s+)?(?:abnormalit(?:y|ies)|abnormal\s+findings?)"
+        r"(?:\s+(?:is|are)\s+(?:seen|identified|detected|demonstrated))?",
+        "'No abnormality' without an organ: the whole study is normal.",
+        "No abnormality detected.",
+    ),
+    _statement(
+        "NOFIND.CLEAR_CHEST",
+        "no_finding",
+        "present",
+        r"(?:lungs?\s+and\s+heart|heart\s+and\s+lungs)\s+(?:are|appear)\s+(?:normal|unremarkable|clear)",
+        "'Heart and lungs are normal' covers every label this auditor reads.",
+        "Heart and lungs are normal.",
+    ),
+    # cardiomegaly: verdicts on heart size.
+    _statement(
+        "NORMAL.HEART_NOT_ENLARGED",
+        "cardiomegaly",
+        "absent",
+        _HEART_SUBJECT + _COPULA + r"\s+not\s+(?:significantly\s+|appreciably\s+)?enlarged",
+        "'Heart is not enlarged' denies cardiomegaly; unlike 'not only', this 'not' is a real denial.",
+        "The heart is not enlarged.",
+    ),
+    _statement(
+        "NORMAL.UPPER_LIMITS",
+        "cardiomegaly",
+        "absent",
+        _HEART_SUBJECT + _COPULA + r"\s+(?:(?:at|near|within|in)\s+)?(?:the\s+)?"
+        r"(?:upper\s+limits?\s+of\s+normal|top\s+(?:of\s+)?normal|upper\s+normal|high\s+normal|upper\s+range\s+of\s+normal)(?:\s+(?:in\s+size|limits))?"
+        r"|(?:upper\s+limits?\s+of\s+normal|top\s+normal|upper\s+normal|high\s+normal)"
+        r"\s+(?:heart|cardiac)\s+size",
+        "Trap: 'heart size upper limits of normal' is a normal heart, not cardiomegaly.",
+        "Heart size upper limits of normal.",
+    ),
+    _statement(
+        "UNC.BORDERLINE_HEART",
+        "cardiomegaly",
+        "uncertain",
+        r"borderline\s+(?:cardiomegaly|enlarged\s+(?:heart|cardiac\s+silhouette)|(?:heart|cardiac)\s+size"
+        r"|(?:cardiac|heart)\s+enlargement|enlargement\s+of\s+the\s+(?:heart|cardiac\s+silhouette)"
+        r"|(?:size\s+of\s+the\s+)?(?:heart|cardiac\s+silhouette))|"
+        + _HEART_SUBJECT
+        + _COPULA
+        + r"\s+(?:at\s+)?borderline(?:\s+(?:enlarged|in\s+size|large|enlargement|size))?",
+        "'Borderline cardiomegaly' hedges: uncertain, counted both ways by the benchmark.",
+        "Borderline cardiomegaly.",
+    ),
+    _statement(
+        "NORMAL.HEART_SIZE",
+        "cardiomegaly",
+        "absent",
+        r"(?:normal|unremarkable)\s+(?:(?:heart|cardiac)\s+size|size\s+of\s+the\s+heart|heart|"
+        r"(?:cardiac|cardiomediastinal|cardio-mediastinal)\s+(?:silhouette|contours?|size|shadow|outline))|"
+        r"(?:heart|cardiac|cardiomediastinal)\s+size\s+(?:is\s+)?(?:normal|within\s+normal\s+limits|unremarkable)|"
+        rf"{_HEART}\b{_GAP}\s+(?:is|are|appears?|appear|remains?|looks?|seems?)\s+"
+        r"(?:grossly\s+|otherwise\s+|again\s+|stably\s+|essentially\s+)?"
+        r"(?:normal|within\s+(?:the\s+)?normal\s+limits|unremarkable|wnl)|"
+        rf"{_HEART}\b{_GAP}\s+(?:within\s+normal\s+limits|wnl|normal\s+in\s+size|normal\s+size)",
+        "'Cardiomediastinal silhouette is normal / within normal limits', 'normal heart size': "
+        "cardiomegaly absent. Also reads 'heart, mediastinum and vessels are normal'.",
+        "The cardiomediastinal silhouette is within normal limits.",
+    ),
+    # lung_opacity: "lungs are clear" is a verdict on airspace disease. Decision: it makes
+    # lung_opacity absent (a reviewer sees the quoted phrase when the image disagrees); it
+    # says nothing about nodules, which radiologists report beside "lungs clear".
+    _statement(
+        "NORMAL.LUNGS_CLEAR",
+        "lung_opacity",
+        "absent",
+        r"(?:the\s+|both\s+)?lungs?(?:\s+fields?)?\s+(?:are|is|appear|appears|remain|remains)\s+"
+        r"(?:otherwise\s+|grossly\s+|again\s+|now\s+)?(?:clear|well[\s-]aerated|free\s+of\s+(?:focal\s+)?"
+        r"(?:disease|consolidation|infiltrates?))|"
+        r"(?:clear|well[\s-]aerated)\s+(?:and\s+(?:well[\s-])?expanded\s+|,\s*(?:well[\s-])?expanded\s+)?lungs?"
+        r"|(?:well[\s-]expanded\s+and\s+clear)\s+lungs?|lungs?\s+(?:are\s+)?(?:well[\s-])?expanded\s+and\s+clear",
+        "'Lungs are clear' denies airspace opacity (decision: lung_opacity absent, nodules untouched).",
+        "The lungs are clear.",
+    ),
+    _statement(
+        "NORMAL.LUNGS_WNL",
+        "lung_opacity",
+        "absent",
+        r"(?:the\s+|both\s+)?lungs?(?:\s+fields?)?(?:\s+(?:are|is|appear|appears|remain|remains))?\s+"
+        r"(?:otherwise\s+|grossly\s+)?(?:normal|within\s+normal\s+limits|unremarkable)|"
+        r"(?:normal|unremarkable)\s+lungs?",
+        "'Lungs are within normal limits' denies like 'lungs are clear'.",
+        "The lungs are within normal limits.",
+    ),
+)
+
+FINDINGS: tuple[Rule, ...] = (
+    # pleural_effusion
+    _finding(
+        "MENTION.EFFUSION.PLEURAL_EFFUSION",
+        "pleural_effusion",
+        r"pleural\s+effusions?|(?:pleural\s+)?effusions?\s*/\s*thickening",
+        "The plain name.",
+        "Small right pleural effusion.",
+        "present",
+    ),
+    _finding(
+        "MENTION.EFFUSION.HYDROTHORAX",
+        "pleural_effusion",
+        r"hydrothorax|hemothorax|haemothorax|empyema|fluid\s*overload\s+with\s+effusions?",
+        "Named kinds of pleural fluid.",
+        "Left hemothorax.",
+        "present",
+    ),
+    _finding(
+        "MENTION.EFFUSION.EFFUSION",
+        "pleural_effusion",
+        r"effusions?",
+        "'Effusion' alone means pleural effusion on a chest film ('pericardial effusion' is read "
+        "first, from its first word, as OTHER.PERICARDIAL_EFFUSION).",
+        "Bilateral effusions.",
+        "present",
+    ),
+    _finding(
+        "MENTION.EFFUSION.PLEURAL_FLUID",
+        "pleural_effusion",
+        r"pleural\s+fluid|fluid\s+in\s+the\s+(?:\w+\s+)?(?:pleural\s+space|fissures?|costophrenic\s+angles?)"
+        r"|(?:layering|subpulmonic)\s+fluid",
+        "Fluid described without the word effusion.",
+        "Small amount of pleural fluid on the left.",
+        "present",
+    ),
+    _finding(
+        "MENTION.EFFUSION.BLUNTED_CPA",
+        "pleural_effusion",
+        r"blunt(?:ed|ing)\s+(?:of\s+)?(?:the\s+)?" + _SIDE_WORDS + r"(?:costophrenic|cp|costo-phrenic)\s+"
+        r"(?:angles?|sulc[iu]s?|recess(?:es)?)|(?:costophrenic|cp)\s+(?:angles?|sulc[iu]s?)\s+"
+        r"(?:(?:is|are|remains?)\s+)?(?:blunted|blunting)",
+        "A blunted costophrenic angle is how a small effusion shows on a frontal film.",
+        "Blunting of the left costophrenic angle.",
+        "present",
+    ),
+    # pneumothorax
+    _finding(
+        "MENTION.PNEUMOTHORAX.NAME",
+        "pneumothorax",
+        r"(?:hydro)?pneumothora(?:x|ces|xes)|pneumothoraxes",
+        "The plain name and its plural 'pneumothoraces'.",
+        "Small apical pneumothorax on the right.",
+        "present",
+    ),
+    _finding(
+        "MENTION.PNEUMOTHORAX.PTX",
+        "pneumothorax",
+        r"ptx",
+        "The abbreviation.",
+        "Left PTX.",
+        "present",
+    ),
+    _finding(
+        "MENTION.PNEUMOTHORAX.PLEURAL_AIR",
+        "pneumothorax",
+        r"(?:pleural\s+air|(?:visceral\s+)?pleural\s+line\s+(?:is\s+)?(?:seen|visible|evident))",
+        "Air in the pleural space or a visible visceral pleural line.",
+        "A visceral pleural line is seen at the left apex.",
+        "present",
+    ),
+    # lung_opacity
+    _finding(
+        "MENTION.OPACITY.CONSOLIDATION",
+        "lung_opacity",
+        r"consolidat(?:ion|ions|ive\s+(?:opacit(?:y|ies)|changes?|process))",
+        "Consolidation in all its forms.",
+        "Right lower lobe consolidation.",
+        "present",
+    ),
+    _finding(
+        "MENTION.OPACITY.AIRSPACE",
+        "lung_opacity",
+        r"(?:air[\s-]?space|alveolar)\s+(?:opacit(?:y|ies|ification)|disease|process|filling|densit(?:y|ies)"
+        r"|infiltrat(?:e|es)|shadowing)",
+        "'Airspace opacity/disease', 'alveolar process'.",
+        "Patchy airspace disease in the left lower lobe.",
+        "present",
+    ),
+    _finding(
+        "MENTION.OPACITY.INFILTRATE",
+        "lung_opacity",
+        r"infiltrat(?:e|es|ion|ions|ive\s+(?:opacit(?:y|ies)|changes?|process))",
+        "Infiltrate/infiltration.",
+        "Bibasilar infiltrates.",
+        "present",
+    ),
+    _finding(
+        "MENTION.OPACITY.PNEUMONIA",
+        "lung_opacity",
+        r"(?:broncho)?pneumonias?|pneumonic\s+(?:process|infiltrate|consolidation)",
+        "Pneumonia is read as the opacity it shows.",
+        "Findings consistent with left lower lobe pneumonia.",
+        "present",
+    ),
+    _finding(
+        "MENTION.OPACITY.FOCAL_OPACITY",
+        "lung_opacity",
+        r"(?:focal|patchy|confluent|hazy|wedge[\s-]shaped|ill[\s-]defined|fluffy|ground[\s-]glass)\s+"
+        r"(?:(?:and|or|,)\s+\w+\s+)?(?:[\w-]+\s+){0,4}?opacit(?:y|ies)",
+        "Opacities described the way airspace disease looks (focal, patchy, confluent, hazy).",
+        "Patchy opacity in the right lower lobe.",
+        "present",
+    ),
+    # nodule_mass
+    _finding(
+        "MENTION.NODULE.NODULE",
+        "nodule_mass",
+        r"nodules?|nodular\s+(?:\w+\s+){0,3}?(?:opacit(?:y|ies)|densit(?:y|ies)|lesions?|foc(?:us|i)|shadows?)"
+        r"|micronodules?",
+        "Nodule and nodular opacity.",
+        "A 1 cm nodule in the right upper lobe.",
+        "present",
+    ),
+    _finding(
+        "MENTION.NODULE.MASS",
+        "nodule_mass",
+        r"mass(?:es)?(?!\s+effect)|mass[\s-]?like\s+(?:opacit(?:y|ies|ification)|lesion|densit(?:y|ies))",
+        "Mass (not 'mass effect', which is OTHER.MASS_EFFECT).",
+        "Left hilar mass.",
+        "present",
+    ),
+    _finding(
+        "MENTION.NODULE.SPICULATED",
+        "nodule_mass",
+        r"spiculated\s+(?:\w+\s+)?(?:lesion|opacit(?:y|ies)|densit(?:y|ies))|"
+        r"(?:lung|pulmonary)\s+(?:lesion|neoplasm|tumou?r|carcinoma|malignancy|cancer)|tumou?rs?",
+        "Spiculated lesion, lung tumour or carcinoma: a mass by another name.",
+        "Spiculated lesion in the left upper lobe.",
+        "present",
+    ),
+    _finding(
+        "MENTION.NODULE.COIN_LESION",
+        "nodule_mass",
+        r"coin\s+lesions?|rounded\s+(?:opacit(?:y|ies)|densit(?:y|ies)|lesions?)",
+        "Older terms for a solitary nodule.",
+        "Rounded opacity in the right mid lung.",
+        "present",
+    ),
+    # cardiomegaly
+    _finding(
+        "MENTION.CARDIOMEGALY.NAME",
+        "cardiomegaly",
+        r"cardiomegaly|cardiac\s+(?:enlargement|megaly)|heart\s+enlargement|enlargement\s+of\s+the\s+"
+        r"(?:heart|cardiac\s+(?:silhouette|shadow))",
+        "The plain name and 'cardiac enlargement'.",
+        "Mild cardiomegaly.",
+        "present",
+    ),
+    _finding(
+        "MENTION.CARDIOMEGALY.ENLARGED_HEART",
+        "cardiomegaly",
+        r"(?:enlarged|large|prominent)\s+(?:heart|cardiac\s+(?:silhouette|shadow|size|contour))"
+        r"(?!\s+(?:border|valve))|"
+        + _HEART_SUBJECT
+        + _COPULA
+        + r"\s+(?:(?:again|still|now|\w+ly|borderline|somewhat)\s+){0,2}"
+        r"(?:enlarged|increased(?:\s+in\s+size)?|large|prominent)|"
+        r"increased?\s+(?:in\s+)?(?:the\s+)?(?:heart|cardiac)\s+size",
+        "'Enlarged heart', 'the cardiac silhouette is mildly enlarged'.",
+        "The cardiac silhouette is moderately enlarged.",
+        "present",
+    ),
+)
+
+OTHERS: tuple[Rule, ...] = (
+    _other(
+        "OTHER.PERICARDIAL_EFFUSION",
+        r"pericardial\s+effusions?",
+        "Not a pleural effusion.",
+        "No acute disease. Small pericardial effusion.",
+    ),
+    _other(
+        "OTHER.MASS_EFFECT", r"mass\s+effect", "Not a mass.", "No acute disease. Mass effect on the trachea."
+    ),
+    _other(
+        "OTHER.ATELECTASIS",
+        r"atelecta(?:sis|ses|tic)|subsegmental\s+collapse|collapse",
+        "Atelectasis has no canonical label here.",
+        "No acute disease. Left basilar atelectasis.",
+    ),
+    _other(
+        "OTHER.GRANULOMA",
+        r"granulomas?|granulomatous|calcified\s+(?:lymph\s+)?nodes?|calcifications?|calcified|calcinosis",
+        "Granulomas and calcifications are not nodules in the NegBio mapping.",
+        "No acute disease. Calcified granuloma in the right upper lobe.",
+    ),
+    _other(
+        "OTHER.SCARRING",
+        r"scar(?:ring|s)?|fibros(?:is|ing)|fibrotic|pleural\s+thickening|pleural\s+plaques?|"
+        r"interstitial\s+(?:markings?|disease|opacit(?:y|ies)|changes?|prominence|pattern)|reticula(?:r|tion)",
+        "Scarring, fibrosis, interstitial changes.",
+        "No acute disease. Biapical pleural thickening.",
+    ),
+    _other(
+        "OTHER.HYPERINFLATION",
+        r"hyperinflat(?:ion|ed)|hyperexpan(?:sion|ded)|emphysema(?:tous)?|copd|chronic\s+obstructive"
+        r"|bullae|bullous|flattened\s+(?:hemi)?diaphragms?|hyperlucen(?:t|cy)",
+        "Emphysema and hyperinflation.",
+        "No acute disease. Hyperinflated lungs.",
+    ),
+    _other(
+        "OTHER.SPINE_AND_BONES",
+        r"degenerative|spondylo(?:sis|tic)|osteophytes?|scoliosis|kyphosis|kyphotic|dextroscoliosis|"
+        r"levoscoliosis|dextrocurvature|levocurvature|fractures?|deformit(?:y|ies)|osteopenia|arthritis|"
+        r"arthritic|compression\s+deformit(?:y|ies)|vertebroplasty|kyphoplasty|old\s+rib",
+        "Bones and spine.",
+        "No acute disease. Degenerative changes of the spine.",
+    ),
+    _other(
+        "OTHER.VESSELS",
+        r"tortu(?:ous|osity)|ectatic|ectasia|unfold(?:ed|ing)|aneurysm(?:al)?|atheroscler(?:osis|otic)|"
+        r"aortic\s+knob\s+(?:calcification|prominence)|vascular\s+congestion|cephalization|"
+        r"pulmonary\s+(?:venous\s+)?(?:hypertension|congestion)|edema|oedema|kerley",
+        "Aorta and pulmonary vessels, congestion and edema.",
+        "No acute disease. Tortuous aorta.",
+    ),
+    _other(
+        "OTHER.DEVICES_SURGERY",
+        r"sternotomy|(?:sternal\s+)?wires?|(?:surgical\s+)?clips?|pacemaker|pacer|defibrillator|aicd|"
+        r"catheters?|(?:endotracheal|chest|feeding|nasogastric|et|ng)\s+tubes?|port-?a-?cath|\bports?|stents?|"
+        r"prosthe(?:sis|tic)|post-?(?:surgical|operative)|cabg|valve\s+replacement|hardware|"
+        r"lobectomy|pneumonectomy|mastectomy|cholecystectomy|surgical|picc|central\s+line|devices?|"
+        r"sutures?|(?:monitor(?:ing)?\s+)?leads|tracheostomy|generator|syndesmophytes?|dish|endplate",
+        "Devices and surgical changes.",
+        "No acute disease. Median sternotomy.",
+    ),
+    _other(
+        "OTHER.HILA_MEDIASTINUM",
+        r"(?:lymph)?adenopathy|hilar\s+(?:prominence|enlargement|fullness)|(?:prominent|enlarged|full)\s+hila"
+        r"|widen(?:ed|ing)\s+(?:of\s+the\s+)?(?:mediastin|superior)|hiatal\s+hernia|hiatus\s+hernia|hernia",
+        "Hila, mediastinum and hernias.",
+        "No acute disease. Small hiatal hernia.",
+    ),
+    _other(
+        "OTHER.AIRWAYS_AND_LUNG",
+        r"bronchiectasis|bronchitis|bronchitic|peribronchial\s+(?:thickening|cuffing)|airway\s+disease|"
+        r"hypoinflation|low\s+lung\s+volumes?|(?:decreased|low)\s+(?:lung\s+)?volumes?|elevat(?:ed|ion)\s+of\s+the"
+        r"|elevated\s+(?:right|left)?\s*(?:hemi)?diaphragm|eventration|opacit(?:y|ies)|densit(?:y|ies)|"
+        r"lucen(?:cy|cies)|cysts?|cavit(?:y|ies|ary)|crowding|bronchovascular\s+markings|nipple\s+shadows?|"
+        r"lesions?|dilat(?:ed|ation)|dissection|foreign\s+bod(?:y|ies)|piercings?|curvature|epicardial\s+fat|"
+        r"fat\s+pad|prominen(?:t|ce)|widen(?:ed|ing)|obscur(?:ed|es|ing|ation)|lung\s+volumes?\s+(?:are\s+)?"
+        r"(?:decreased|low|diminished|reduced)|technically\s+limited|limited\s+(?:exam|study|examination)|"
+        r"nondiagnostic|suboptimal|rotat(?:ed|ion)|(?:poor|shallow)\s+inspiration|hypoventilat(?:ion|ed)|"
+        r"blunt(?:ed|ing)|reticulonodular|engorge(?:d|ment)|(?:motion\s+)?artifacts?",
+        "Other lung findings, including an opacity too vague for the lung_opacity label.",
+        "No acute disease. Low lung volumes.",
+    ),
+)
+
+LEXICON: tuple[Rule, ...] = STATEMENTS + FINDINGS + OTHERS

@@ -1,0 +1,261 @@
+"""Negation, uncertainty, pseudo-negation and scope rules, as data (NegEx / NegBio style).
+
+How they apply (``parser``): a trigger before a mention (``*_pre``) reaches forward to the
+end of its clause; a trigger after a mention (``*_post``) reaches back at most 60
+characters. A clause ends at a sentence end, a semicolon, or a ``term`` rule ("but",
+"however"). The nearest trigger wins. Pseudo-negations look like triggers but are not: a
+``pseudo`` rule ("not only", "no change in") hides every trigger before it, so the mentions
+it reaches read as affirmed; a ``mask`` rule ("to suggest") only hides the trigger word it
+contains, so "no opacity to suggest pneumonia" is still denied. A ``drop`` rule makes the
+mentions it reaches say nothing about the label ("no new consolidation" neither affirms
+nor denies a consolidation).
+
+Where several rules match at one place, the first in ``MODIFIERS`` order wins: pseudo and
+drop first (they must win over the trigger they contain), then uncertainty (whose phrases
+contain "not"), then negation, then scope ends.
+"""
+
+from __future__ import annotations
+
+from audit.labels import Label
+from audit.schema import Status
+from models.rules.rule import Kind, Rule
+
+Expect = tuple[tuple[Label, Status | None], ...]
+
+_SEEN = (
+    r"(?:seen|identified|present|demonstrated|appreciated|visualized|visualised|evident|noted|visible|"
+    r"apparent|detected|observed|found)"
+)
+
+
+def _rule(rule_id: str, kind: Kind, pattern: str, comment: str, example: str, expect: Expect) -> Rule:
+    return Rule(rule_id, kind, pattern, comment, example, expect)
+
+
+PSEUDO: tuple[Rule, ...] = (
+    _rule(
+        "PSEUDO.NOT_ONLY",
+        "pseudo",
+        r"not\s+only",
+        "'Not only' affirms what follows.",
+        "Not only cardiomegaly but also a left effusion.",
+        (("cardiomegaly", "present"), ("pleural_effusion", "present")),
+    ),
+    _rule(
+        "PSEUDO.NO_CHANGE",
+        "pseudo",
+        r"(?:no|without)\s+(?:significant\s+|appreciable\s+|substantial\s+)?(?:interval\s+)?change(?:s)?"
+        r"(?:\s+(?:in|of))?",
+        "'No change in the effusion' reports an effusion that is still there.",
+        "No change in the small left pleural effusion.",
+        (("pleural_effusion", "present"),),
+    ),
+    _rule(
+        "PSEUDO.NO_INCREASE",
+        "pseudo",
+        r"(?:no|without)\s+(?:significant\s+|interval\s+)?(?:increase|decrease|worsening|improvement|progression)"
+        r"(?:\s+(?:in|of))?",
+        "'No increase in the effusion' reports an effusion.",
+        "No increase in the right pleural effusion.",
+        (("pleural_effusion", "present"),),
+    ),
+    _rule(
+        "PSEUDO.TO_SUGGEST",
+        "mask",
+        r"(?:to|which\s+would)\s+(?:suggest|indicate|represent)",
+        "'No opacity to suggest pneumonia': the outer 'no' still denies pneumonia.",
+        "No focal airspace opacity to suggest pneumonia.",
+        (("lung_opacity", "absent"),),
+    ),
+    _rule(
+        "PSEUDO.GRAM_NEGATIVE",
+        "pseudo",
+        r"gram[\s-]negative",
+        "'Gram-negative pneumonia' is not a negation.",
+        "Gram-negative pneumonia.",
+        (("lung_opacity", "present"),),
+    ),
+    _rule(
+        "PSEUDO.NOT_CHANGED",
+        "mask",
+        r"(?:has|have)\s+not\s+(?:changed|resolved|improved)|not\s+(?:significantly\s+)?(?:changed|resolved|improved)",
+        "'The effusion has not resolved' affirms it.",
+        "The left effusion has not resolved.",
+        (("pleural_effusion", "present"),),
+    ),
+)
+
+DROP: tuple[Rule, ...] = (
+    _rule(
+        "DROP.NO_NEW",
+        "drop",
+        r"(?:no|without)\s+(?:(?:definite|evidence\s+of|significant)\s+)?(?:new|additional|further|developing)",
+        "'No new consolidation' neither denies an existing one nor asserts one.",
+        "No new consolidation.",
+        (("lung_opacity", None),),
+    ),
+    _rule(
+        "DROP.HISTORY_OF",
+        "drop",
+        r"(?:history|hx)\s+of|h/o|follow[\s-]?up\s+(?:of|for)|evaluat(?:e|ion)\s+(?:for|of)|(?:rule|r/o)\s+out|r/o",
+        "'History of pneumonia' or 'evaluate for pneumonia' is the question, not a finding.",
+        "History of pneumonia.",
+        (("lung_opacity", None),),
+    ),
+    _rule(
+        "DROP.COULD_OBSCURE",
+        "drop",
+        r"(?:could|may|might|can)\s+(?:obscure|hide|mask|conceal)",
+        "'Overlap could obscure a nodule' speaks of what the film cannot show, not of a nodule.",
+        "Bony overlap in the lung apices could obscure a small pulmonary nodule.",
+        (("nodule_mass", None),),
+    ),
+)
+
+UNCERTAINTY: tuple[Rule, ...] = (
+    _rule(
+        "UNC.CANNOT_EXCLUDE",
+        "unc_pre",
+        r"(?:cannot|can\s*not|could\s+not|can't|unable\s+to)\s+(?:entirely\s+|completely\s+|definitely\s+)?"
+        r"(?:exclude|rule\s+out)",
+        "'Cannot exclude X' hedges X.",
+        "Cannot exclude a small left effusion.",
+        (("pleural_effusion", "uncertain"),),
+    ),
+    _rule(
+        "UNC.NOT_EXCLUDED_POST",
+        "unc_post",
+        r"(?:(?:cannot|can\s*not|could\s+not|may\s+not)\s+be|(?:is|are)\s+not|not)\s+"
+        r"(?:entirely\s+|completely\s+|totally\s+)?(?:excluded|ruled\s+out)",
+        "'X cannot be excluded / is not excluded' hedges X.",
+        "Pneumonia cannot be excluded.",
+        (("lung_opacity", "uncertain"),),
+    ),
+    _rule(
+        "UNC.POSSIBLE",
+        "unc_pre",
+        r"possible|possibly|probable|probably|questionable|question(?:\s+of)?|equivocal|presumed|unlikely|"
+        r"suspect(?:ed)?|suspicious\s+(?:for|of)|suggest(?:s|ed|ing)?|suggestive\s+of|likely|"
+        r"may\s+(?:represent|be|reflect|indicate|have)|might(?:\s+(?:represent|be))?|"
+        r"could\s+(?:represent|be|reflect|indicate)|(?:are|is)\s+(?:thought|felt)\s+to\s+(?:represent|be)",
+        "Hedges before a finding: 'possible', 'may represent', 'suggestive of', 'likely'.",
+        "Possible right lower lobe pneumonia.",
+        (("lung_opacity", "uncertain"),),
+    ),
+    _rule(
+        "UNC.CONCERNING_FOR",
+        "unc_pre",
+        r"concern(?:ing)?\s+(?:for|of)|worr(?:isome|y)\s+for|differential\s+(?:diagnosis\s+)?(?:includes?|of)|"
+        r"consider(?:ed)?|cannot\s+be\s+differentiated\s+from|versus\s+underlying|atypical|early|developing|"
+        r"evolving|(?:superimposed|underlying)\s+(?:infection|process)?",
+        "'Concerning for', 'differential includes', 'early/evolving' hedge.",
+        "Findings concerning for pneumonia.",
+        (("lung_opacity", "uncertain"),),
+    ),
+    _rule(
+        "UNC.VERSUS",
+        "unc_both",
+        r"versus|vs\.?|and/or",
+        "'Atelectasis versus pneumonia': both sides are hedged.",
+        "Atelectasis versus pneumonia in the left base.",
+        (("lung_opacity", "uncertain"),),
+    ),
+    _rule(
+        "UNC.POSSIBLE_POST",
+        "unc_post",
+        r"(?:is|are)\s+(?:(?:felt|thought|considered)\s+(?:to\s+be\s+)?)?(?:possible|suspected|questioned|"
+        r"likely|unlikely|less\s+likely|not\s+certain|uncertain|equivocal)|suspected|questioned|"
+        r"(?:could|may|might)\s+(?:be\s+)?(?:present|represent|suggest)|(?:is|are)\s+(?:difficult|hard)\s+to\s+exclude",
+        "'Effusion is possible' / 'pneumonia is suspected'.",
+        "A small left effusion is possible.",
+        (("pleural_effusion", "uncertain"),),
+    ),
+)
+
+NEGATION: tuple[Rule, ...] = (
+    _rule(
+        "NEG.NO_EVIDENCE_OF",
+        "neg_pre",
+        r"no\s+(?:\w+\s+)?(?:evidence|signs?|findings?|suggestion|indication|features?|demonstration|"
+        r"radiographic\s+evidence|xxxx)\s+(?:of|for|to\s+suggest)",
+        "'No evidence of A, B, or C' denies all three (the scope runs to the clause end).",
+        "No evidence of effusion, pneumothorax, or consolidation.",
+        (("pleural_effusion", "absent"), ("pneumothorax", "absent"), ("lung_opacity", "absent")),
+    ),
+    _rule(
+        "NEG.NEGATIVE_FOR",
+        "neg_pre",
+        r"negative\s+for|free\s+of|clear\s+of|absence\s+of|(?:interval\s+)?resolution\s+of|"
+        r"removal\s+of|rather\s+than",
+        "'Negative for', 'free of', 'absence of', 'resolution of'.",
+        "Negative for pneumothorax.",
+        (("pneumothorax", "absent"),),
+    ),
+    _rule(
+        "NEG.WITHOUT",
+        "neg_pre",
+        r"without(?:\s+(?:evidence|signs?|findings?)\s+of)?|w/o",
+        "'Without' and its abbreviation 'w/o'.",
+        "Mild cardiomegaly without effusion.",
+        (("cardiomegaly", "present"), ("pleural_effusion", "absent")),
+    ),
+    _rule(
+        "NEG.NOT_SEEN_POST",
+        "neg_post",
+        r"(?:(?:is|are|was|were|has\s+been|have\s+been)\s+)?(?:not|no\s+longer)\s+(?:\w+ly\s+|well[\s-])?"
+        + _SEEN,
+        "'Pneumothorax is not seen', 'effusion no longer seen'.",
+        "Pneumothorax is not seen.",
+        (("pneumothorax", "absent"),),
+    ),
+    _rule(
+        "NEG.RESOLVED_POST",
+        "neg_post",
+        r"(?:has|have)\s+(?:since\s+|now\s+|completely\s+|nearly\s+)?(?:resolved|cleared|disappeared)|"
+        r"(?:is|are)\s+(?:now\s+)?(?:resolved|absent|gone|cleared)|resolved|no\s+longer\s+present",
+        "'The effusion has resolved' denies a current effusion.",
+        "The left pleural effusion has resolved.",
+        (("pleural_effusion", "absent"),),
+    ),
+    _rule(
+        "NEG.NO",
+        "neg_pre",
+        r"no|not|nor|neither|never|none",
+        "The plain determiner: 'no effusion', 'not a pneumothorax'.",
+        "No pleural effusion or pneumothorax.",
+        (("pleural_effusion", "absent"), ("pneumothorax", "absent")),
+    ),
+)
+
+TERMINATORS: tuple[Rule, ...] = (
+    _rule(
+        "TERM.BUT",
+        "term",
+        r"but|however|although|though|yet|except|aside\s+from|apart\s+from|other\s+than|whereas|while|"
+        r"which|that\s+(?:is|are|may|could)",
+        "'No cardiomegaly, but a small effusion': the denial stops at 'but'.",
+        "No cardiomegaly, but a small right effusion.",
+        (("cardiomegaly", "absent"), ("pleural_effusion", "present")),
+    ),
+    _rule(
+        "TERM.THERE_IS",
+        "term",
+        r"there\s+(?:is|are)(?!\s+(?:no|not)\b)|(?:is|are)\s+(?:again\s+)?(?:seen|noted|present|identified)",
+        "A new 'there is' (or 'is seen') starts an affirmed clause.",
+        "No pneumothorax is identified and there is a small left effusion.",
+        (("pneumothorax", "absent"), ("pleural_effusion", "present")),
+    ),
+    _rule(
+        "TERM.COMMA_NEW_FINDING",
+        "term",
+        r"(?<=,\s)(?:small|mild|mildly|moderate|trace|minimal|tiny|severe|stable|persistent|unchanged|new|"
+        r"increased|decreased|improved|worsening|there)",
+        "After a comma, a size or course word opens a new, affirmed finding, not another item of "
+        "a denied list ('large', as in 'no ... large effusion', is left out on purpose).",
+        "No pneumothorax, small left effusion.",
+        (("pneumothorax", "absent"), ("pleural_effusion", "present")),
+    ),
+)
+
+MODIFIERS: tuple[Rule, ...] = PSEUDO + DROP + UNCERTAINTY + NEGATION + TERMINATORS

@@ -1,0 +1,218 @@
+"""``RulesParser``: the default, deterministic draft parser (the ``rules`` backend).
+
+Per read section (``sections``): one walk over the word starts finds every lexicon mention
+and every modifier and side word (``combined``), one regex finds clause ends; each mention
+then takes the nearest
+trigger in its clause (``modifiers``) and its side (``laterality``), and the
+conflicts between mentions of one label are settled by ``precedence``. Every label keeps the id of
+the rule(s) that decided it ("MENTION.EFFUSION.EFFUSION|NEG.NO") and a span that is the
+draft's own text at its offsets. Stdlib only; about a quarter of a millisecond per draft.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from typing import NamedTuple
+
+from audit.pipeline import draft_problem
+from audit.schema import DraftReading, ParseOutcome, Side, Status
+from models.rules.combined import CombinedPattern, MultiScan, lowered
+from models.rules.laterality import AFTER_WINDOW, BEFORE_WINDOW, LATERALITY_RULES, SIDE_OF_RULE, combine
+from models.rules.lexicon import LEXICON
+from models.rules.modifiers import MODIFIERS
+from models.rules.precedence import BACKEND, Hit, resolve
+from models.rules.rule import Rule
+from models.rules.sections import read_regions
+from models.settings import BackendSettings
+
+# A trigger after its mention reaches back at most this far (characters): "pneumothorax or
+# large pleural effusion is identified" is within it, an unrelated earlier clause is not.
+POST_WINDOW = 60
+# Labels a side word is recorded for: the heart and "no finding" have no side.
+_SIDED = frozenset({"pleural_effusion", "pneumothorax", "lung_opacity", "nodule_mass"})
+_STATUS_OF_KIND: dict[str, Status] = {
+    "neg_pre": "absent",
+    "neg_post": "absent",
+    "unc_pre": "uncertain",
+    "unc_post": "uncertain",
+    "unc_both": "uncertain",
+}
+_PRE_KINDS = frozenset({"neg_pre", "unc_pre", "unc_both", "drop", "pseudo"})
+_POST_KINDS = frozenset({"neg_post", "unc_post", "unc_both"})
+
+
+_LEXICON = CombinedPattern(LEXICON)
+# Side words ride along with the modifiers: one pass finds triggers and sides.
+_TRIGGERS = CombinedPattern(MODIFIERS + LATERALITY_RULES)
+_SCAN = MultiScan((_LEXICON, _TRIGGERS))
+# A clause ends at a full stop (not a decimal point nor "vs."), a semicolon, colon, "!" or a
+# line break. Written to begin with a character class, so the engine skips to candidates.
+_CLAUSE_END_RE = re.compile(r"[.;:!\n\r](?<!\d\.)(?<!\bvs\.)(?!(?<=\.)\d)")
+_LIST_JOIN_RE = re.compile(r",|\band\b|\bor\b")
+_OK = ParseOutcome.ok()
+
+
+class _Match(NamedTuple):
+    rule: Rule
+    start: int
+    end: int
+
+
+class RulesParser:
+    """Lexicon plus NegEx-style negation and uncertainty; stdlib only. A reading depends on
+    the draft alone (the scan's memo of candidate rules per word beginning changes speed,
+    never results), so one instance may serve every thread."""
+
+    name = BACKEND
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> RulesParser:
+        """The registry's factory; the rules backend has no settings to read."""
+        del settings
+        return cls()
+
+    def parse(self, text: str) -> DraftReading:
+        """Read one draft. An empty draft, or one over MAX_DRAFT_CHARS, gives a failed outcome."""
+        problem = draft_problem(text)
+        if problem is not None:
+            return DraftReading(backend=BACKEND, text=text, outcome=ParseOutcome.failed(problem, raw=None))
+        hits: list[Hit] = []
+        low = lowered(text)
+        for region in read_regions(text):
+            hits.extend(_read_region(low, region.start, region.end))
+        return DraftReading(backend=BACKEND, text=text, labels=resolve(text, hits), outcome=_OK)
+
+
+def _read_region(text: str, start: int, end: int) -> list[Hit]:
+    """The decided mentions in ``text[start:end]``; ``text`` is the lower-cased draft."""
+    found_mentions, found_triggers = _SCAN.scan(text, start, end)
+    if not found_mentions:
+        return []
+    mentions = [_Match(rule, s, e) for rule, s, e in found_mentions]
+    # A trigger inside a statement about the heart or lungs ("the heart is NOT enlarged") is
+    # part of that statement, not a negation of what follows it. No-finding statements keep
+    # theirs: "no acute disease or effusion" denies the effusion too.
+    covered = [
+        (m.start, m.end) for m in mentions if m.rule.kind == "statement" and m.rule.label != "no_finding"
+    ]
+    triggers: list[_Match] = []
+    sides: list[tuple[int, int, Side]] = []
+    for rule, s, e in found_triggers:
+        if rule.kind == "side":
+            sides.append((s, e, SIDE_OF_RULE[rule.id]))
+        else:
+            triggers.append(_Match(rule, s, e))
+    if covered:
+        triggers = [t for t in triggers if not any(s <= t.start and t.end <= e for s, e in covered)]
+    ends = [start] + [c.start() for c in _CLAUSE_END_RE.finditer(text, start, end)]
+    ends += [t.start for t in triggers if t.rule.kind == "term"]
+    ends.sort()
+    trigger_starts = [t.start for t in triggers]
+    hits: list[Hit] = []
+    for position, mention in enumerate(mentions):
+        rule = mention.rule
+        if rule.kind == "statement":
+            hits.append(Hit(rule.label, rule.status or "present", mention.start, mention.end, rule.id))
+            continue
+        clause_start = ends[bisect_right(ends, mention.start) - 1]
+        after = bisect_left(ends, mention.end)
+        clause_end = ends[after] if after < len(ends) else end
+        status, span_start, span_end, rule_id = _context(
+            text, mention, triggers, trigger_starts, clause_start, clause_end
+        )
+        if status is None:
+            continue
+        side: Side | None = None
+        if rule.label in _SIDED:
+            side, span_start, span_end = _side(
+                position, mentions, sides, clause_start, clause_end, span_start, span_end
+            )
+        hits.append(Hit(rule.label, status, span_start, span_end, rule_id, side))
+    return hits
+
+
+def _context(
+    text: str,
+    mention: _Match,
+    triggers: list[_Match],
+    trigger_starts: list[int],
+    clause_start: int,
+    clause_end: int,
+) -> tuple[Status | None, int, int, str]:
+    """The mention's status from the nearest trigger in its clause, its span, and the rule id.
+
+    The id is the mention rule's, joined by ``|`` to the modifier rule's when one decided
+    the status ("MENTION.CARDIOMEGALY.NAME|NEG.NO"). A status of None means a ``drop`` rule
+    says the mention is not a statement about its label.
+    """
+    pre: _Match | None = None
+    index = bisect_left(trigger_starts, mention.start) - 1
+    while index >= 0 and triggers[index].start >= clause_start:
+        candidate = triggers[index]
+        if candidate.end <= mention.start and candidate.rule.kind in _PRE_KINDS:
+            pre = candidate
+            break
+        index -= 1
+    # A hedge inside a denial ("no findings suggestive of pneumonia") is still a denial: a
+    # negation just before the hedge, with no list break between them, wins.
+    if pre is not None and pre.rule.kind == "unc_pre":
+        earlier = index - 1
+        while earlier >= 0 and triggers[earlier].start >= clause_start:
+            candidate = triggers[earlier]
+            if candidate.rule.kind == "neg_pre":
+                if not _LIST_JOIN_RE.search(text, candidate.end, pre.start):
+                    pre = candidate
+                break
+            if candidate.rule.kind in _PRE_KINDS:
+                break
+            earlier -= 1
+    post: _Match | None = None
+    index = bisect_left(trigger_starts, mention.end)
+    while index < len(triggers) and triggers[index].start < clause_end:
+        candidate = triggers[index]
+        if candidate.start - mention.end > POST_WINDOW:
+            break
+        if candidate.rule.kind in _POST_KINDS:
+            post = candidate
+            break
+        index += 1
+    chosen = pre
+    if post is not None and (pre is None or post.start - mention.end < mention.start - pre.end):
+        chosen = post
+    if chosen is None:
+        return "present", mention.start, mention.end, mention.rule.id
+    if chosen.rule.kind == "pseudo":
+        return "present", mention.start, mention.end, f"{mention.rule.id}|{chosen.rule.id}"
+    if chosen.rule.kind == "drop":
+        return None, mention.start, mention.end, chosen.rule.id
+    status = _STATUS_OF_KIND[chosen.rule.kind]
+    rule_id = f"{mention.rule.id}|{chosen.rule.id}"
+    return status, min(chosen.start, mention.start), max(chosen.end, mention.end), rule_id
+
+
+def _side(
+    position: int,
+    mentions: list[_Match],
+    sides: list[tuple[int, int, Side]],
+    clause_start: int,
+    clause_end: int,
+    span_start: int,
+    span_end: int,
+) -> tuple[Side | None, int, int]:
+    """The side named in the phrase of ``mentions[position]``, and its span widened to include
+    the side word."""
+    if not sides:
+        return None, span_start, span_end
+    mention = mentions[position]
+    previous_end = mentions[position - 1].end if position > 0 else clause_start
+    next_start = mentions[position + 1].start if position + 1 < len(mentions) else clause_end
+    low = max(clause_start, previous_end, mention.start - BEFORE_WINDOW)
+    found = [s for s in sides if low <= s[0] and s[1] <= mention.end]
+    if not found:
+        high = min(clause_end, next_start, mention.end + AFTER_WINDOW)
+        found = [s for s in sides if mention.end <= s[0] and s[1] <= high]
+    if not found:
+        return None, span_start, span_end
+    side = combine({s[2] for s in found})
+    return side, min(span_start, found[0][0]), max(span_end, found[-1][1])

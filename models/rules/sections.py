@@ -1,0 +1,88 @@
+"""Report sections: which parts of a draft are read.
+
+A draft that has a FINDINGS or IMPRESSION section is read only there (and in any text
+before the first header): INDICATION, HISTORY, COMPARISON and TECHNIQUE describe the
+question, not the answer ("History: pneumonia" is not a finding). A draft without those
+headers is read whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from models.rules.rule import Rule
+
+SECTION_RULES: tuple[Rule, ...] = (
+    Rule(
+        "SECTION.ANSWER",
+        "section",
+        r"findings|impression|impressions|conclusions?|opinion|interpretation|summary",
+        "Sections that hold the reader's answer; always read.",
+        "FINDINGS: Small right effusion.",
+        (("pleural_effusion", "present"),),
+    ),
+    Rule(
+        "SECTION.QUESTION",
+        "section",
+        r"indications?|(?:clinical\s+)?history|clinical\s+(?:information|indication|details)|reason(?:\s+for"
+        r"\s+(?:exam|examination|study|request))?|comparisons?|techniques?|examination|exam|procedure|"
+        r"request|provided\s+history",
+        "Sections that hold the question; ignored when an answer section exists.",
+        "INDICATION: pneumonia? FINDINGS: Lungs are clear.",
+        (("lung_opacity", "absent"),),
+    ),
+)
+
+_ANSWER, _QUESTION = SECTION_RULES
+# A header is a name of one to four words just before a colon. Names are looked for only
+# where a colon is, longest first ("clinical history" before "history").
+_COLON = re.compile(":")
+_WORD = re.compile(r"[^\s.;:]+")
+_NAME = re.compile(rf"(?P<answer>{_ANSWER.pattern})|(?P<question>{_QUESTION.pattern})", re.IGNORECASE)
+_LONGEST_NAME = 40  # characters
+_MOST_WORDS = 4
+
+
+@dataclass(frozen=True)
+class _Header:
+    start: int
+    end: int
+    answer: bool
+
+
+def _headers(text: str) -> list[_Header]:
+    headers: list[_Header] = []
+    for colon in _COLON.finditer(text):
+        words = list(_WORD.finditer(text, max(0, colon.start() - _LONGEST_NAME), colon.start()))
+        if not words or text[words[-1].end() : colon.start()].strip():
+            continue
+        for count in range(min(len(words), _MOST_WORDS), 0, -1):
+            name = _NAME.fullmatch(text, words[-count].start(), words[-1].end())
+            if name is not None:
+                headers.append(_Header(words[-count].start(), colon.end(), name.group("answer") is not None))
+                break
+    return headers
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of the draft that is read: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+
+def read_regions(text: str) -> tuple[Region, ...]:
+    """The parts of ``text`` the parser reads, in order (the whole text when it has no answer header)."""
+    headers = _headers(text) if ":" in text else []
+    if not any(header.answer for header in headers):
+        return (Region(0, len(text)),)
+    regions: list[Region] = []
+    if headers[0].start > 0:
+        regions.append(Region(0, headers[0].start))
+    for index, header in enumerate(headers):
+        end = headers[index + 1].start if index + 1 < len(headers) else len(text)
+        if header.answer:
+            regions.append(Region(header.end, end))
+    return tuple(regions)

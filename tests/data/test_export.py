@@ -1,0 +1,103 @@
+"""Export: one row per decision (and per reviewer-drawn box), every named column, any format."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from audit.schema import Box
+from data.errors import ExportError
+from data.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, write_export
+from data.store import Store
+
+
+def read_back(path: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(path, dtype={"grounder_version": str, "parser_version": str})
+    if fmt == "parquet":
+        return duckdb.sql(f"SELECT * FROM read_parquet('{path}')").df()  # path from tmp_path
+    lines = path.read_text().splitlines()
+    return pd.DataFrame([json.loads(line) for line in lines], columns=list(EXPORT_COLUMNS))
+
+
+@pytest.fixture
+def decided(audited: tuple[Store, tuple[int, ...]]) -> Store:
+    store, (urgent, missing) = audited
+    store.record_decision(urgent, "amy", "accept")
+    store.record_decision(urgent, "amy", "dismiss", reason_code="clinically_insignificant", note="old scar")
+    store.record_decision(missing, "bob", "accept")
+    store.add_reviewer_finding(
+        "ptx", "amy", "nodule_mass", Box(x0=0.5, y0=0.5, x1=0.6, y1=0.6), note="missed"
+    )
+    return store
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS, ids=EXPORT_FORMATS)
+def test_an_export_round_trips_with_every_column(decided: Store, tmp_path: Path, fmt: str) -> None:
+    summary = write_export(decided, fmt, tmp_path / f"out.{fmt}")  # type: ignore[arg-type]
+    frame = read_back(tmp_path / f"out.{fmt}", fmt)
+    assert list(frame.columns) == list(EXPORT_COLUMNS)
+    assert (summary.rows, summary.decisions, summary.reviewer_findings) == (4, 3, 1)
+    decisions = frame[frame.row_kind == "decision"]
+    dismissed = decisions[decisions.decision == "dismiss"].iloc[0]
+    assert (dismissed.case_id, dismissed.image_id, dismissed.flag_type, dismissed.label) == (
+        "ptx",
+        "ptx.png",
+        "URGENT",
+        "pneumothorax",
+    )
+    assert json.loads(dismissed.box) == [0.1, 0.1, 0.3, 0.4]
+    assert (dismissed.phrase, dismissed.reason_code, dismissed.note, dismissed.reviewer) == (
+        "No pneumothorax",
+        "clinically_insignificant",
+        "old scar",
+        "amy",
+    )
+    assert (dismissed.grounder, dismissed.grounder_version, dismissed.parser, dismissed.parser_version) == (
+        "reference",
+        "1",
+        "test-parser",
+        "2",
+    )
+    assert pd.notna(dismissed.decided_at)
+    assert sorted(decisions.is_current.astype(bool).tolist()) == [False, True, True]  # the history is kept
+    drawn = frame[frame.row_kind == "reviewer_finding"].iloc[0]
+    assert (drawn.label, json.loads(drawn.box), drawn.note) == ("nodule_mass", [0.5, 0.5, 0.6, 0.6], "missed")
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS, ids=EXPORT_FORMATS)
+def test_an_empty_database_exports_a_valid_empty_file(store: Store, tmp_path: Path, fmt: str) -> None:
+    summary = write_export(store, fmt, tmp_path / "nested" / f"empty.{fmt}")  # type: ignore[arg-type]
+    assert summary.rows == 0
+    frame = read_back(tmp_path / "nested" / f"empty.{fmt}", fmt)
+    assert len(frame) == 0
+    if fmt != "jsonl":  # JSONL has no header: zero lines is the valid empty file
+        assert list(frame.columns) == list(EXPORT_COLUMNS)
+
+
+def test_the_apps_bytes_match_the_cli_file(decided: Store, tmp_path: Path) -> None:
+    data, summary = export_bytes(decided, "csv")
+    write_export(decided, "csv", tmp_path / "out.csv")
+    assert data == (tmp_path / "out.csv").read_bytes()
+    assert summary.path is None and summary.rows == 4
+    assert len(pd.read_csv(io.BytesIO(data))) == 4
+
+
+def test_an_export_can_be_limited_to_one_reviewer(decided: Store) -> None:
+    _, summary = export_bytes(decided, "jsonl", reviewer="bob")
+    assert (summary.decisions, summary.reviewer_findings) == (1, 0)
+
+
+def test_an_unknown_format_is_a_typed_error(decided: Store, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown export format 'xlsx'"):
+        write_export(decided, "xlsx", tmp_path / "x.xlsx")  # type: ignore[arg-type]
+
+
+def test_the_store_offers_the_export_as_a_dataframe(decided: Store) -> None:
+    frame = decided.export_decisions()
+    assert len(frame) == 4 and list(frame.columns) == list(EXPORT_COLUMNS)

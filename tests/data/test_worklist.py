@@ -1,0 +1,164 @@
+"""The worklist: status, filters, urgent-first order, pagination, flag counts, progress."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.schema import ImageFinding
+from data.records import CaseRecord, ReferenceFinding, WorklistQuery
+from data.store import Store
+from data.summary import refresh_all_summaries
+from tests.data.conftest import EFFUSION_BOX, PTX_BOX, add_case, draft_reading, make_report, ptx_report
+
+EFFUSION = ImageFinding(label="pleural_effusion", box=EFFUSION_BOX, source="reference:NIH")
+
+
+@pytest.fixture
+def worklist(store: Store) -> Store:
+    """Five cases:
+    - "a-normal": audited, no flags;
+    - "b-effusion": audited, MISSING effusion, decided by amy → reviewed;
+    - "c-ptx": audited, URGENT + MISSING pneumothorax, one of two decided by bob → audited;
+    - "d-new": not audited, reference pneumothorax;
+    - "e-phantom": a demo phantom, not audited.
+    """
+    add_case(store, "a-normal")
+    store.save_audit_run("a-normal", make_report((), draft_reading("Lungs are clear.")))
+    add_case(store, "b-effusion", findings=(ReferenceFinding.from_image_finding(EFFUSION),))
+    saved = store.save_audit_run("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
+    store.record_decision(saved.flag_ids[0], "amy", "accept")
+    add_case(store, "c-ptx")
+    saved = store.save_audit_run("c-ptx", ptx_report())
+    store.record_decision(saved.flag_ids[0], "bob", "accept")
+    add_case(
+        store,
+        "d-new",
+        findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
+    )
+    store.upsert_case(CaseRecord(case_id="e-phantom", image_id="e.png", source="demo", is_phantom=True))
+    return store
+
+
+def ids(store: Store, **query: object) -> list[str]:
+    return [row.case_id for row in store.worklist(WorklistQuery(**query)).rows]  # type: ignore[arg-type]
+
+
+def test_each_case_has_a_status_from_its_latest_audit_and_decisions(worklist: Store) -> None:
+    statuses = {row.case_id: row.status for row in worklist.worklist().rows}
+    assert statuses == {
+        "a-normal": "audited",
+        "b-effusion": "reviewed",
+        "c-ptx": "audited",
+        "d-new": "not_audited",
+        "e-phantom": "not_audited",
+    }
+
+
+def test_urgent_cases_come_first_then_flagged_then_by_id(worklist: Store) -> None:
+    assert ids(worklist) == ["c-ptx", "b-effusion", "a-normal", "d-new", "e-phantom"]
+
+
+def test_flag_counts_per_type_are_on_each_row_and_summed_for_the_page(worklist: Store) -> None:
+    page = worklist.worklist()
+    row = next(r for r in page.rows if r.case_id == "c-ptx")
+    assert row.flag_counts == {"URGENT": 1, "MISSING": 1, "LATERALITY": 0, "UNSUPPORTED": 0}
+    assert (row.n_flags, row.n_decided) == (2, 1)
+    assert page.flag_counts == {"URGENT": 1, "MISSING": 2, "LATERALITY": 0, "UNSUPPORTED": 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"status": "not_audited"}, ["d-new", "e-phantom"]),
+        ({"status": "audited"}, ["c-ptx", "a-normal"]),
+        ({"status": "reviewed"}, ["b-effusion"]),
+        ({"label": "pneumothorax"}, ["c-ptx", "d-new"]),
+        ({"label": "pleural_effusion"}, ["b-effusion"]),
+        ({"flag_type": "URGENT"}, ["c-ptx"]),
+        ({"flag_type": "MISSING"}, ["c-ptx", "b-effusion"]),
+        ({"source": "demo"}, ["e-phantom"]),
+        ({"phantoms": False, "status": "not_audited"}, ["d-new"]),
+        ({"reviewer": "amy"}, ["b-effusion"]),
+        ({"reviewer": "carol"}, []),
+        ({"search": "PTX"}, ["c-ptx"]),
+        ({"search": "e.png"}, ["e-phantom"]),
+        ({"sort": "case_id"}, ["a-normal", "b-effusion", "c-ptx", "d-new", "e-phantom"]),
+    ],
+    ids=[
+        "not-audited",
+        "audited",
+        "reviewed",
+        "label-from-reference-or-flags",
+        "label-effusion",
+        "urgent",
+        "missing",
+        "source",
+        "real-images-only",
+        "reviewer",
+        "unknown-reviewer",
+        "search-case-id",
+        "search-image-id",
+        "sort-by-id",
+    ],
+)
+def test_filters_select_the_matching_cases(
+    worklist: Store, query: dict[str, object], expected: list[str]
+) -> None:
+    assert ids(worklist, **query) == expected
+
+
+def test_progress_counts_every_matching_case_whatever_the_status_filter(worklist: Store) -> None:
+    page = worklist.worklist(WorklistQuery(status="reviewed"))
+    assert page.total == 1
+    assert (
+        page.progress.total,
+        page.progress.reviewed,
+        page.progress.audited,
+        page.progress.not_audited,
+    ) == (5, 1, 2, 2)
+    assert page.progress.summary == "1 of 5 reviewed"
+
+
+def test_pages_split_the_list_in_order(worklist: Store) -> None:
+    pages = [worklist.worklist(WorklistQuery(page=n, page_size=2)) for n in range(3)]
+    assert [[r.case_id for r in p.rows] for p in pages] == [
+        ["c-ptx", "b-effusion"],
+        ["a-normal", "d-new"],
+        ["e-phantom"],
+    ]
+    assert pages[0].n_pages == 3 and pages[0].total == 5
+
+
+def test_deciding_every_flag_makes_a_case_reviewed_and_keeps_its_place(worklist: Store) -> None:
+    latest = worklist.latest_audit("c-ptx")
+    assert latest is not None
+    worklist.record_decision(latest.flag_ids[1], "bob", "dismiss", reason_code="draft_read_wrong")
+    assert worklist.case_status("c-ptx") == "reviewed"
+    assert ids(worklist)[0] == "c-ptx"
+
+
+def test_a_case_without_flags_is_reviewed_once_a_reviewer_marks_it(worklist: Store) -> None:
+    worklist.mark_case_reviewed("a-normal", "amy")
+    assert worklist.case_status("a-normal") == "reviewed"
+    assert ids(worklist, reviewer="amy") == ["b-effusion", "a-normal"]
+
+
+def test_a_new_audit_needs_a_new_review(worklist: Store) -> None:
+    worklist.save_audit_run("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
+    assert worklist.case_status("b-effusion") == "audited"
+
+
+def test_previous_and_next_follow_the_filtered_order(worklist: Store) -> None:
+    assert worklist.neighbour_case("c-ptx") == "b-effusion"
+    assert worklist.neighbour_case("b-effusion", step=-1) == "c-ptx"
+    assert worklist.neighbour_case("c-ptx", step=-1) is None
+    assert worklist.neighbour_case("d-new", WorklistQuery(status="not_audited")) == "e-phantom"
+    assert worklist.neighbour_case("e-phantom", WorklistQuery(status="not_audited")) is None
+
+
+def test_the_per_case_refresh_and_the_set_based_refresh_agree(worklist: Store) -> None:
+    worklist.mark_case_reviewed("a-normal", "amy")
+    query = "SELECT * FROM case_summary ORDER BY case_id"
+    before = worklist._read(lambda cur: cur.execute(query).fetchall())
+    worklist._write("refresh", refresh_all_summaries)
+    assert worklist._read(lambda cur: cur.execute(query).fetchall()) == before
