@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from audit.evaluate import (
 )
 from audit.pipeline import run_audit
 from audit.protocols import AuditCase, DraftParser, Grounder
-from audit.schema import FLAG_TYPES, AuditReport, ComparePolicy
+from audit.schema import FLAG_TYPES, AuditReport, ComparePolicy, ImageFinding, ImageReading
 from tests.audit.eval_fakes import (
     HEART,
     RIGHT_LOWER,
@@ -254,3 +255,39 @@ def test_reference_source_keeps_one_readers_findings_for_drafts_and_grounder() -
     assert all(
         "heart" not in r.draft.lower() and "cardiomegaly" not in r.draft.lower() for r in result.records
     )
+
+
+class _CountingBatchGrounder:
+    """A grounder that can batch, recording how it was called."""
+
+    name = "batching"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.single_calls = 0
+
+    def ground(self, case: AuditCase) -> ImageReading:
+        self.single_calls += 1
+        return ImageReading(backend=self.name, findings=case.reference)
+
+    def ground_batch(self, cases: Sequence[AuditCase], progress: object = None) -> list[ImageReading]:
+        self.batches.append(len(cases))
+        return [ImageReading(backend=self.name, findings=case.reference) for case in cases]
+
+
+def test_batching_backends_read_a_chunk_per_call_with_identical_results() -> None:
+    from models.rules.parser import RulesParser
+
+    cases = [
+        AuditCase(case_id=f"c{i}", draft="", reference=(ImageFinding(label="cardiomegaly", box=None),))
+        for i in range(5)
+    ]
+    config = EvalConfig(
+        grounder="batching", parser="rules", corruptions=("none", "drop"), seed=1, bootstrap_reps=10
+    )
+    batching = _CountingBatchGrounder()
+    batched = evaluate(cases, batching, RulesParser(), config, batch_size=2)
+    one_by_one = evaluate(cases, _CountingBatchGrounder(), RulesParser(), config, batch_size=1)
+    assert batching.batches == [2, 2]  # the fifth case is alone in its chunk: grounded directly
+    assert batching.single_calls == 1
+    assert batched.summary.model_dump_json() == one_by_one.summary.model_dump_json()

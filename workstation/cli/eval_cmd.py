@@ -100,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-store", action="store_true", help="do not record the run in the database")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_model_options(parser)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="cases per model call for backends that batch (GPU models); results do not depend on it",
+    )
     parser.add_argument("--parser-model", help="model id or local folder for a model-backed parser")
     add_policy_options(parser)
     parser.set_defaults(func=run)
@@ -121,6 +127,8 @@ def _corruptions(text: str) -> tuple[CorruptionKind, ...]:
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.limit is not None and args.limit < 1:
         raise CliError(f"--limit must be at least 1, got {args.limit}")
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.bootstrap < 0:
         raise CliError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
     if args.seed < 0:
@@ -239,7 +247,13 @@ def run(args: argparse.Namespace) -> int:
     ) as bar:
         try:
             result = evaluate(
-                cases, grounder, draft_parser, config, out_dir=args.out, on_record=lambda _: bar.update()
+                cases,
+                grounder,
+                draft_parser,
+                config,
+                out_dir=args.out,
+                on_record=lambda _: bar.update(),
+                batch_size=args.batch_size,
             )
         except EvaluationError as error:
             raise CliError(str(error)) from None
