@@ -102,12 +102,12 @@ def _strip_wrappers(text: str, log: _Log) -> str:
     return text
 
 
-def _close_truncated(fragment: str) -> str | None:
-    """Close a JSON fragment cut off mid-way: drop the incomplete tail, close open brackets."""
+def _open_brackets(fragment: str) -> tuple[list[str], int, int | None]:
+    """Scan JSON text outside strings: (closers still open, end of the last complete nested
+    value, end of the first complete top-level value or None). Stray closers end the scan."""
     stack: list[str] = []
-    in_string = False
-    escaped = False
-    last_safe = -1  # index just after the last complete value at list/object level
+    in_string = escaped = False
+    last_safe = -1
     for index, char in enumerate(fragment):
         if in_string:
             if escaped:
@@ -116,42 +116,31 @@ def _close_truncated(fragment: str) -> str | None:
                 escaped = True
             elif char == '"':
                 in_string = False
-            continue
-        if char == '"':
+        elif char == '"':
             in_string = True
         elif char in "[{":
             stack.append("]" if char == "[" else "}")
         elif char in "]}":
             if not stack:
-                return None
+                return stack, last_safe, None
             stack.pop()
-            if stack:
-                last_safe = index + 1
-            else:
-                return fragment[: index + 1]
+            if not stack:
+                return stack, last_safe, index + 1
+            last_safe = index + 1
+    return stack, last_safe, None
+
+
+def _close_truncated(fragment: str) -> str | None:
+    """Close a JSON fragment cut off mid-way: drop the incomplete tail, close open brackets."""
+    stack, last_safe, complete_end = _open_brackets(fragment)
+    if complete_end is not None:
+        return fragment[:complete_end]
     if not stack or last_safe < 0:
         return None
     # Cut back to the last complete nested value and close what is still open there.
     head = fragment[:last_safe]
-    stack = []
-    in_string = False
-    escaped = False
-    for char in head:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char in "[{":
-            stack.append("]" if char == "[" else "}")
-        elif char in "]}":
-            stack.pop()
-    return head + "".join(reversed(stack))
+    still_open, _, _ = _open_brackets(head)
+    return head + "".join(reversed(still_open))
 
 
 def _load_json_loose(text: str, log: _Log) -> Any:

@@ -73,6 +73,12 @@ GROUNDER_OUTPUTS: dict[str, tuple[str, str, list[tuple[str, list[float] | None]]
         [("cardiomegaly", [0.3, 0.4, 0.75, 0.8])],
         "closed truncated JSON (incomplete last item dropped)",
     ),
+    "truncated inside a findings object": (
+        '{"findings": [{"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.75]}, {"label": "pneumo',
+        "recovered",
+        [("cardiomegaly", [0.3, 0.4, 0.75, 0.8])],
+        "closed truncated JSON (incomplete last item dropped)",
+    ),
     "Python literals and single quotes": (
         "[{'label': 'nodule_mass', 'box_2d': [0.2, 0.6, 0.3, 0.7], 'score': None}]",
         "recovered",
