@@ -1,0 +1,143 @@
+"""Fixtures for the workstation: a small seeded audit database with real image files.
+
+Four cases, each built to raise known flags with the CPU defaults (``reference`` grounder,
+``rules`` parser):
+
+- ``case-ptx``: a right pneumothorax the draft denies → URGENT and MISSING;
+- ``case-eff``: a left effusion, the draft adds cardiomegaly → UNSUPPORTED;
+- ``case-normal``: nothing found, nothing said → no flags;
+- ``case-phantom``: a synthetic phantom with a nodule the draft reports → URGENT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from audit.schema import Box
+from data.records import CaseImport, CaseRecord, ReferenceFinding
+from data.store import ENV_DB, Store
+
+IMAGE_SIZE = (320, 288)  # width, height
+
+
+@dataclass(frozen=True)
+class SeedCase:
+    case_id: str
+    draft: str
+    findings: tuple[tuple[str, Box], ...]
+    is_phantom: bool = False
+
+
+SEED_CASES: tuple[SeedCase, ...] = (
+    SeedCase(
+        "case-ptx",
+        "No pneumothorax. Heart size is normal.",
+        (("pneumothorax", Box(x0=0.08, y0=0.10, x1=0.42, y1=0.50)),),
+    ),
+    SeedCase(
+        "case-eff",
+        "Small left pleural effusion. Mild cardiomegaly.",
+        (("pleural_effusion", Box(x0=0.58, y0=0.62, x1=0.92, y1=0.90)),),
+    ),
+    SeedCase("case-normal", "No acute cardiopulmonary process.", ()),
+    SeedCase(
+        "case-phantom",
+        "Right upper lobe nodule.",
+        (("nodule_mass", Box(x0=0.22, y0=0.20, x1=0.32, y1=0.30)),),
+        is_phantom=True,
+    ),
+)
+
+
+def write_image(path: Path, seed: int) -> None:
+    """A smooth grayscale frame with two darker 'lungs' (enough to see the boxes land)."""
+    width, height = IMAGE_SIZE
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = 150 + 40 * np.sin(yy / height * np.pi)
+    for cx in (0.3, 0.7):
+        lung = ((xx / width - cx) / 0.16) ** 2 + ((yy / height - 0.5) / 0.32) ** 2 < 1
+        base = np.where(lung, base - 90, base)
+    pixels = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels, mode="L").save(path)
+
+
+def seed_store(store: Store, image_dir: Path) -> None:
+    image_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for index, seed in enumerate(SEED_CASES):
+        path = image_dir / f"{seed.case_id}.png"
+        write_image(path, index)
+        items.append(
+            CaseImport(
+                case=CaseRecord(
+                    case_id=seed.case_id,
+                    image_id=path.name,
+                    image_path=str(path),
+                    width=IMAGE_SIZE[0],
+                    height=IMAGE_SIZE[1],
+                    source="demo" if seed.is_phantom else "test",
+                    view="PA",
+                    is_phantom=seed.is_phantom,
+                ),
+                findings=tuple(
+                    ReferenceFinding(label=label, box=box, source="reference:test")  # type: ignore[arg-type]
+                    for label, box in seed.findings
+                ),
+            )
+        )
+    store.upsert_cases(items)
+    for seed in SEED_CASES:
+        store.add_draft(seed.case_id, seed.draft, kind="human", author="resident")
+
+
+@pytest.fixture
+def seeded_db(tmp_path: Path) -> Path:
+    """A closed database file holding the four seed cases (none audited yet)."""
+    path = tmp_path / "audit.duckdb"
+    with Store.open(path) as store:
+        seed_store(store, tmp_path / "images")
+    return path
+
+
+@pytest.fixture
+def app_db(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The seeded database as the app sees it (``CXR_AUDIT_DB``), through the process-wide store."""
+    monkeypatch.setenv(ENV_DB, str(seeded_db))
+    store = Store.shared(seeded_db)
+    yield store
+    store.close()
+
+
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "workstation" / "app.py"
+PAGES = ("worklist", "review", "teaching", "evaluation", "export", "models")
+
+
+@pytest.fixture
+def app(app_db: Store) -> Callable[..., AppTest]:
+    """Build an AppTest of the workstation on the seeded database, opened at ``page`` for ``reviewer``."""
+
+    def build(page: str = "worklist", reviewer: str | None = "ana", case: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP_SCRIPT), default_timeout=60)
+        if reviewer is not None:
+            at.query_params["reviewer"] = reviewer
+        if case is not None:
+            at.query_params["case"] = case
+        at.run()
+        if page != "worklist":
+            at.switch_page(f"app_pages/{page}.py").run()
+        return at
+
+    return build
+
+
+def no_exceptions(at: AppTest) -> None:
+    """Fail with the app's own messages when a run raised."""
+    assert not at.exception, [item.value for item in at.exception]

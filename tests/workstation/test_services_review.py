@@ -1,0 +1,305 @@
+"""The Review page's view model (``workstation.review``): flag cards with decisions, overlay
+boxes and colours, the highlighted draft (escaped), the parser's reading, banners, and
+boxes read back from the drawing canvas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from audit.labels import LABEL_COLOURS
+from audit.schema import (
+    AuditReport,
+    Box,
+    DraftLabel,
+    DraftReading,
+    Flag,
+    ImageFinding,
+    ImageReading,
+    ParseOutcome,
+)
+from data.records import DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
+from workstation import review
+from workstation.overlay import FLAG_COLOURS, REFERENCE_COLOUR, REVIEWER_COLOUR
+
+NOW = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
+PTX_BOX = Box(x0=0.1, y0=0.1, x1=0.4, y1=0.5)
+EFF_BOX = Box(x0=0.6, y0=0.6, x1=0.9, y1=0.9)
+DRAFT = "No pneumothorax. Small left effusion."
+
+
+def _report() -> AuditReport:
+    ptx = ImageFinding(label="pneumothorax", box=PTX_BOX, source="reference")
+    eff = ImageFinding(label="pleural_effusion", box=EFF_BOX, source="reference")
+    denied = DraftLabel(
+        label="pneumothorax", status="absent", span="No pneumothorax", start=0, end=15, rule_id="R1"
+    )
+    effusion = DraftLabel(
+        label="pleural_effusion",
+        status="present",
+        span="left effusion",
+        start=23,
+        end=36,
+        side="left",
+        rule_id="R2",
+    )
+    return AuditReport(
+        mode="full",
+        image=ImageReading(backend="reference", findings=(ptx, eff)),
+        draft=DraftReading(backend="rules", text=DRAFT, labels=(denied, effusion)),
+        flags=(
+            Flag(type="URGENT", label="pneumothorax", finding=ptx, reason="urgent"),
+            Flag(type="MISSING", label="pneumothorax", finding=ptx, draft_label=denied, reason="denied"),
+        ),
+    )
+
+
+def _stored(report: AuditReport | None = None) -> StoredAudit:
+    report = report or _report()
+    return StoredAudit(
+        run_id=1,
+        case_id="c",
+        draft_id=1,
+        report=report,
+        flag_ids=tuple(range(10, 10 + len(report.flags))),
+        grounder="reference",
+        grounder_version=None,
+        parser="rules",
+        parser_version=None,
+        durations={},
+        raw_outputs={},
+        created_at=NOW,
+    )
+
+
+def _decision(flag_id: int, reviewer: str, decision: str, **extra: object) -> DecisionRecord:
+    return DecisionRecord(
+        decision_id=1,
+        flag_id=flag_id,
+        run_id=1,
+        case_id="c",
+        reviewer=reviewer,
+        decision=decision,  # type: ignore[arg-type]
+        decided_at=NOW,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_flag_cards_split_my_decision_from_the_others() -> None:
+    decisions = {
+        (10, "ana"): _decision(10, "ana", "accept"),
+        (10, "bo"): _decision(10, "bo", "dismiss"),
+        (11, "bo"): _decision(11, "bo", "accept"),
+    }
+
+    urgent, missing = review.flag_cards(_stored(), decisions, "ana")
+
+    assert (urgent.flag_id, urgent.mine.decision, [d.reviewer for d in urgent.others]) == (
+        10,
+        "accept",
+        ["bo"],
+    )  # type: ignore[union-attr]
+    assert (missing.mine, [d.reviewer for d in missing.others]) == (None, ["bo"])
+    assert (urgent.decided, missing.decided) == (True, False)
+    assert missing.phrase == "No pneumothorax"
+    assert urgent.title == "URGENT · pneumothorax"
+
+
+def test_without_a_reviewer_every_decision_is_someone_elses() -> None:
+    (card, _) = review.flag_cards(_stored(), {(10, "ana"): _decision(10, "ana", "accept")}, None)
+
+    assert card.mine is None and len(card.others) == 1
+
+
+def test_decision_text_names_the_reviewer_time_reason_and_note() -> None:
+    text = review.decision_text(
+        _decision(10, "ana", "dismiss", reason_code="draft_read_wrong", note="see prior")
+    )
+
+    assert text == "Dismissed by ana at 2026-11-25 02:30 UTC (reason: draft read wrong; note: see prior)"
+
+
+def test_a_flag_without_a_box_says_so() -> None:
+    card = review.FlagCard(
+        flag_id=1,
+        position=0,
+        type="UNSUPPORTED",
+        label="cardiomegaly",
+        reason="r",
+        phrase="cardiomegaly",
+        box=None,
+        mine=None,
+    )
+
+    assert card.box_text.startswith("no box")
+
+
+@pytest.mark.parametrize(
+    ("decided", "current", "expected"),
+    [
+        ([True, False, False], 0, 1),
+        ([False, True, False], 2, 0),  # wraps around
+        ([True, True], 1, 1),  # all decided: stays
+        ([], 3, 0),
+    ],
+    ids=["next", "wraps", "all-decided", "no-flags"],
+)
+def test_next_focus(decided: list[bool], current: int, expected: int) -> None:
+    assert review.next_focus(decided, current) == expected
+
+
+def test_overlay_boxes_colour_flagged_findings_by_flag_type_and_others_by_label() -> None:
+    boxes = review.overlay_boxes(_report(), [], [], review.Layers())
+
+    by_caption = {box.caption: box for box in boxes}
+    assert set(by_caption) == {"URGENT + MISSING: pneumothorax", "pleural effusion"}
+    assert by_caption["URGENT + MISSING: pneumothorax"].colour == FLAG_COLOURS["URGENT"]
+    assert by_caption["pleural effusion"].colour == LABEL_COLOURS["pleural_effusion"]
+
+
+def test_overlay_layers_can_each_be_switched() -> None:
+    reference = [ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH")]
+    drawn = [
+        ReviewerFinding(
+            finding_id=1,
+            case_id="c",
+            run_id=1,
+            reviewer="ana",
+            label="nodule_mass",
+            box=EFF_BOX,
+            created_at=NOW,
+        )
+    ]
+
+    everything = review.overlay_boxes(_report(), reference, drawn, review.Layers(model=True, reference=True))
+    only_mine = review.overlay_boxes(_report(), reference, drawn, review.Layers(model=False, reviewer=True))
+
+    assert sorted(box.kind for box in everything) == ["flag", "model", "reference", "reviewer"]
+    assert [(box.kind, box.colour, box.caption) for box in only_mine] == [
+        ("reviewer", REVIEWER_COLOUR, "ana: nodule / mass")
+    ]
+    assert next(box for box in everything if box.kind == "reference").colour == REFERENCE_COLOUR
+
+
+def test_the_draft_is_highlighted_in_label_colours_with_a_tooltip() -> None:
+    html = review.highlight_draft_html(DRAFT, _report().draft.labels)  # type: ignore[union-attr]
+
+    assert html.count("<mark") == 2
+    assert LABEL_COLOURS["pleural_effusion"] in html
+    assert 'title="pleural effusion · present · left · rule R2"' in html
+    assert ">left effusion</mark>" in html
+
+
+def test_the_draft_is_escaped_so_it_cannot_inject_html() -> None:
+    text = '<script>alert(1)</script> "no" effusion & <b>'
+    label = DraftLabel(label="pleural_effusion", status="absent", span='"no" effusion', start=26, end=39)
+
+    html = review.highlight_draft_html(text, [label])
+
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&quot;no&quot; effusion</mark>" in html
+
+
+def test_an_unverified_span_is_listed_after_the_draft() -> None:
+    label = DraftLabel(
+        label="nodule_mass", status="present", span="a <mass>", verified=False, backend="nemotron"
+    )
+
+    html = review.highlight_draft_html("Lungs are clear.", [label])
+
+    assert "<mark" not in html
+    assert "unverified" in html and "a &lt;mass&gt;" in html
+
+
+def test_reading_rows_show_rule_or_backend_and_verification() -> None:
+    rows = review.reading_rows(_report().draft)  # type: ignore[arg-type]
+
+    assert rows[1] == {
+        "label": "pleural effusion",
+        "status": "present",
+        "laterality": "left",
+        "phrase": "left effusion",
+        "rule / backend": "R2",
+        "verified": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("image_failed", "draft_failed", "mode", "expected"),
+    [
+        (False, True, "image_only", "Image-only audit"),
+        (True, False, "draft_only", "Draft-only view"),
+        (True, True, "none", "Neither the image nor the draft"),
+    ],
+    ids=["image-only", "draft-only", "none"],
+)
+def test_a_degraded_audit_gets_a_banner(
+    image_failed: bool, draft_failed: bool, mode: str, expected: str
+) -> None:
+    failed = ParseOutcome.failed("boom")
+    report = AuditReport(
+        mode=mode,  # type: ignore[arg-type]
+        image=ImageReading(backend="g", outcome=failed if image_failed else ParseOutcome.ok()),
+        draft=DraftReading(backend="p", text="x", outcome=failed if draft_failed else ParseOutcome.ok()),
+    )
+
+    (banner,) = review.run_summary(report).banners
+
+    assert banner.text.startswith(expected)
+
+
+def test_a_full_audit_has_no_banner_but_lists_repairs() -> None:
+    recovered = ParseOutcome.from_repairs(["stripped a code fence"], raw="```[]```")
+    report = AuditReport(mode="full", image=ImageReading(backend="g", outcome=recovered))
+
+    summary = review.run_summary(report)
+
+    assert summary.banners == ()
+    assert summary.notes == ("grounding recovered: stripped a code fence",)
+
+
+@pytest.mark.parametrize(
+    ("rect", "expected"),
+    [
+        ({"type": "rect", "left": 50, "top": 20, "width": 100, "height": 40}, (0.1, 0.1, 0.3, 0.3)),
+        (  # Fabric places some objects by their centre
+            {
+                "type": "rect",
+                "left": 100,
+                "top": 40,
+                "width": 100,
+                "height": 40,
+                "originX": "center",
+                "originY": "center",
+            },
+            (0.1, 0.1, 0.3, 0.3),
+        ),
+        (
+            {"type": "rect", "left": 50, "top": 20, "width": 50, "height": 20, "scaleX": 2, "scaleY": 2},
+            (0.1, 0.1, 0.3, 0.3),
+        ),
+        (
+            {"type": "rect", "left": 450, "top": 180, "width": 100, "height": 40},
+            (0.9, 0.9, 1.0, 1.0),
+        ),  # clipped
+    ],
+    ids=["top-left", "centre-origin", "scaled", "clipped"],
+)
+def test_boxes_from_drawing(rect: dict[str, object], expected: tuple[float, float, float, float]) -> None:
+    (box,) = review.boxes_from_drawing({"objects": [rect]}, (500, 200))
+
+    assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(expected)
+
+
+def test_boxes_from_drawing_ignores_clicks_paths_and_an_empty_canvas() -> None:
+    drawing = {
+        "objects": [
+            {"type": "rect", "left": 10, "top": 10, "width": 1, "height": 1},
+            {"type": "path", "left": 0, "top": 0, "width": 100, "height": 100},
+        ]
+    }
+
+    assert review.boxes_from_drawing(drawing, (500, 500)) == []
+    assert review.boxes_from_drawing(None, (500, 500)) == []

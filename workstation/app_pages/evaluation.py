@@ -1,0 +1,107 @@
+"""Evaluation: what reviewers' decisions say about the auditor, with the counts behind each rate."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workstation import charts, evaluation, ui
+
+st.title("Evaluation")
+st.caption(
+    "Acceptance (accepted ÷ decided) is a proxy for precision: it says how often reviewers agreed a flag was "
+    "worth raising. Each figure shows the counts it comes from; a rate with nothing decided is blank."
+)
+ui.disclaimer_banner()
+store = ui.store()
+
+with ui.errors_shown():
+    stats = store.stats()
+    top = st.columns(5)
+    top[0].metric("Cases", f"{stats.cases:,}")
+    top[1].metric("Audit runs", f"{stats.audit_runs:,}")
+    top[2].metric("Flags", f"{stats.flags:,}")
+    top[3].metric("Decisions (all, incl. changed)", f"{stats.decisions:,}")
+    top[4].metric("Reviewer boxes", f"{stats.reviewer_findings:,}")
+
+    by_type = evaluation.acceptance(store, "flag_type")
+    by_label = evaluation.acceptance(store, "label")
+    columns = st.columns(2)
+    with columns[0]:
+        st.subheader("By flag type")
+        if by_type["decisions"].sum() > 0:
+            st.altair_chart(
+                charts.acceptance_chart(by_type, "flag_type"),
+                key="ev_chart_type",
+                height=charts.height(by_type),
+            )
+        st.dataframe(
+            by_type, key="ev_type", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
+        )
+    with columns[1]:
+        st.subheader("By label")
+        if by_label["decisions"].sum() > 0:
+            st.altair_chart(
+                charts.acceptance_chart(by_label, "label"),
+                key="ev_chart_label",
+                height=charts.height(by_label),
+            )
+        st.dataframe(
+            by_label, key="ev_label", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
+        )
+
+    columns = st.columns(2)
+    with columns[0]:
+        st.subheader("Dismissal reasons")
+        reasons = evaluation.dismissal_reasons(store)
+        if reasons.empty:
+            st.caption("No flag has been dismissed yet.")
+        else:
+            st.altair_chart(
+                charts.reasons_chart(reasons), key="ev_chart_reasons", height=charts.height(reasons)
+            )
+            st.dataframe(reasons, key="ev_reasons", hide_index=True, width="stretch")
+    with columns[1]:
+        st.subheader("Reviewer agreement")
+        agreement = evaluation.agreement(store)
+        if agreement.flags_with_several_reviewers == 0:
+            st.caption("No flag has been decided by two reviewers yet.")
+        else:
+            st.metric(
+                "All reviewers agree",
+                f"{agreement.rate:.0%}",
+                help="flags with the same decision from every reviewer ÷ flags decided by two or more",
+            )
+            st.caption(
+                f"{agreement.flags_all_agree} of {agreement.flags_with_several_reviewers} flags decided by "
+                "two or more reviewers got the same decision from all of them."
+            )
+            st.dataframe(
+                agreement.pairs,
+                key="ev_pairs",
+                hide_index=True,
+                width="stretch",
+                column_config=charts.RATE_COLUMNS,
+            )
+
+    st.subheader("Backends")
+    st.caption("Every audit run per grounder and parser, with its failed and recovered parses counted.")
+    st.dataframe(
+        evaluation.backends(store),
+        key="ev_backends",
+        hide_index=True,
+        width="stretch",
+        column_config=charts.RATE_COLUMNS,
+    )
+
+    st.subheader("Stored `cxr-audit eval` runs")
+    runs = evaluation.eval_run_rows(store)
+    if not runs:
+        st.caption("None yet: `cxr-audit eval` stores each run here.")
+    else:
+        st.dataframe(runs, key="ev_runs", hide_index=True, width="stretch")
+        for run in store.eval_runs()[:10]:
+            with st.expander(
+                f"Eval run {run.eval_id}: {run.grounder} + {run.parser}, "
+                f"scored {run.n_scored:,} of {run.n_items:,}; {run.n_failed:,} failed"
+            ):
+                st.json(run.summary, expanded=False)

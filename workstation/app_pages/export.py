@@ -1,0 +1,36 @@
+"""Export: reviewer decisions and reviewer-drawn boxes as CSV, Parquet or JSONL (the CLI's export)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data.export import EXPORT_FORMATS, MEDIA_TYPES, export_bytes
+from workstation import exports, services, ui
+
+st.title("Export")
+st.caption(
+    "One row per decision (every decision; `is_current` marks the one that counts) and one row per "
+    "reviewer-drawn box: the same table as `cxr-audit export`."
+)
+ui.disclaimer_banner()
+store = ui.store()
+
+with ui.errors_shown():
+    columns = st.columns(3)
+    fmt = columns[0].selectbox("Format", EXPORT_FORMATS, key="ex_format", format_func=str.upper)
+    reviewer = columns[1].selectbox(
+        "Reviewer", [services.ANY, *services.known_reviewers(store)], key="ex_reviewer"
+    )
+    source = columns[2].selectbox("Source", [services.ANY, *store.list_sources()], key="ex_source")
+    scope = exports.Scope.from_choices(reviewer=reviewer, source=source)
+    data, summary = export_bytes(store, fmt, reviewer=scope.reviewer, source=scope.source)
+    st.write(exports.summary_line(summary.decisions, summary.reviewer_findings, scope))
+    st.download_button(
+        f"Download {fmt.upper()}",
+        data=data,
+        file_name=exports.file_name(fmt, scope),
+        mime=MEDIA_TYPES[fmt],
+        key="ex_download",
+        type="primary",
+        on_click="ignore",
+    )

@@ -1,0 +1,139 @@
+"""Worklist: every case with its status and flag counts, urgent first; filters, search, pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from audit.labels import DISPLAY_NAMES, FINDING_LABELS
+from audit.schema import FLAG_TYPES
+from data.records import CASE_STATUSES
+from workstation import services, session, ui
+
+PAGE_KEY = "wl_page"
+
+
+def _reset_page() -> None:
+    st.session_state[PAGE_KEY] = 1
+
+
+def _open(case_id: str) -> None:
+    session.open_case(st.session_state, case_id)
+
+
+st.title("Worklist")
+ui.notice()
+store = ui.store()
+
+with ui.errors_shown():
+    sources = store.list_sources()
+    reviewers = services.known_reviewers(store)
+
+    with st.container(border=True):
+        first = st.columns([2, 2, 2, 2, 3])
+        status = first[0].selectbox(
+            "Status",
+            [services.ANY, *CASE_STATUSES],
+            key="wl_status",
+            on_change=_reset_page,
+            format_func=lambda s: services.STATUS_NAMES.get(s, s),
+        )
+        label = first[1].selectbox(
+            "Label",
+            [services.ANY, *FINDING_LABELS],
+            key="wl_label",
+            on_change=_reset_page,
+            format_func=lambda s: DISPLAY_NAMES.get(s, s),  # type: ignore[call-overload]
+        )
+        flag_type = first[2].selectbox(
+            "Flag type", [services.ANY, *FLAG_TYPES], key="wl_flag_type", on_change=_reset_page
+        )
+        source = first[3].selectbox(
+            "Source", [services.ANY, *sources], key="wl_source", on_change=_reset_page
+        )
+        search = first[4].text_input(
+            "Search case or image id", key="wl_search", on_change=_reset_page, placeholder="e.g. phantom-007"
+        )
+        second = st.columns([2, 2, 2, 2, 3])
+        reviewer = second[0].selectbox(
+            "Reviewer", [services.ANY, *reviewers], key="wl_reviewer", on_change=_reset_page
+        )
+        phantoms = second[1].selectbox(
+            "Images",
+            [services.ANY, "phantoms only", "real images only"],
+            key="wl_phantoms",
+            on_change=_reset_page,
+        )
+        sort = second[2].selectbox(
+            "Sort",
+            ["urgent", "case_id", "recent"],
+            key="wl_sort",
+            on_change=_reset_page,
+            format_func={"urgent": "urgent first", "case_id": "case id", "recent": "recently audited"}.get,
+        )
+        page_size = second[3].selectbox(
+            "Rows per page", [25, 50, 100, 200], index=1, key="wl_page_size", on_change=_reset_page
+        )
+
+    query = services.worklist_query(
+        status=status,
+        label=label,
+        flag_type=flag_type,
+        source=source,
+        reviewer=reviewer,
+        search=search,
+        phantoms=phantoms,
+        sort=sort,
+        page_size=page_size,
+    )
+    page_number = second[4].number_input("Page", min_value=1, step=1, key=PAGE_KEY)
+    page = store.worklist(query.model_copy(update={"page": int(page_number) - 1}))
+
+    progress = page.progress
+    st.progress(progress.reviewed / progress.total if progress.total else 0.0, text=progress.summary)
+    counts = st.columns(6)
+    counts[0].metric("Cases matching", f"{page.total:,}")
+    counts[1].metric("Not audited", f"{progress.not_audited:,}")
+    for column, flag_type_name in zip(counts[2:], FLAG_TYPES, strict=True):
+        column.metric(f"{flag_type_name} flags", f"{page.flag_counts.get(flag_type_name, 0):,}")
+
+    if not page.rows:
+        st.info("No case matches these filters. Seed a demo worklist with `cxr-audit demo` or import cases.")
+    else:
+        st.caption(
+            f"Page {page.page + 1} of {page.n_pages:,}. Select a row (or pick a case below) to open it."
+        )
+        selection = st.dataframe(
+            services.worklist_rows(page),
+            key="wl_table",
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+        )
+        chosen_rows = selection.selection.rows if selection is not None else []
+        case_ids = [row.case_id for row in page.rows]
+        if chosen_rows:
+            _open(case_ids[chosen_rows[0]])
+            st.switch_page(
+                ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, case_ids[chosen_rows[0]])
+            )
+        pending = [row.case_id for row in page.rows if row.status == "not_audited"]
+        if pending and st.button(
+            f"Audit the {len(pending)} not-audited case(s) on this page",
+            key="wl_audit_page",
+            help="reference grounder + rules parser; each case is otherwise audited when it is first opened",
+        ):
+            bar = st.progress(0.0, text="Auditing…")
+            made = services.audit_not_audited(
+                store,
+                pending,
+                ui.backends(),
+                lambda index, total, case_id: bar.progress(index / total, text=f"Audited {case_id}"),
+            )
+            st.session_state[session.NOTICE] = f"Audited {made} case(s)."
+            st.rerun()
+        pick = st.columns([3, 1])
+        picked = pick[0].selectbox("Case", case_ids, key="wl_pick", label_visibility="collapsed")
+        if pick[1].button("Open in Review", key="wl_open", type="primary", width="stretch"):
+            _open(picked)
+            st.switch_page(ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, picked))

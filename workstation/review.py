@@ -1,0 +1,332 @@
+"""What the Review page shows, computed without Streamlit: flag cards, overlay boxes, the
+highlighted draft, the parser's reading and the audit-mode banner.
+
+Every judgment shown here was made by the comparator (``audit.compare``) and read back
+from the store; this module only arranges it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from audit.labels import DISPLAY_NAMES, LABEL_COLOURS
+from audit.schema import AuditReport, Box, DraftLabel, DraftReading, Flag, FlagType, ImageFinding
+from data.records import REASON_CODE_NAMES, DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
+from workstation.overlay import FLAG_COLOURS, FLAG_PRIORITY, REFERENCE_COLOUR, REVIEWER_COLOUR, OverlayBox
+
+# Streamlit badge colours per flag type, matching the overlay's box colours.
+FLAG_BADGES: dict[FlagType, str] = {
+    "URGENT": "red",
+    "MISSING": "orange",
+    "LATERALITY": "violet",
+    "UNSUPPORTED": "gray",
+}
+
+
+def flag_heading(flag_type: FlagType, label: str) -> str:
+    """Markdown for a flag's heading: a coloured type badge, then the label in bold."""
+    return f":{FLAG_BADGES[flag_type]}-badge[{flag_type}] **{DISPLAY_NAMES[label]}**"  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class FlagCard:
+    """One flag as the reviewer sees it, with the decisions recorded on it."""
+
+    flag_id: int
+    position: int
+    type: FlagType
+    label: str
+    reason: str
+    phrase: str | None
+    box: Box | None
+    mine: DecisionRecord | None  # the current reviewer's latest decision
+    others: tuple[DecisionRecord, ...] = ()  # other reviewers' latest decisions
+
+    @property
+    def title(self) -> str:
+        """'URGENT · pneumothorax', plain text (the page shows it with ``flag_heading``)."""
+        return f"{self.type} · {DISPLAY_NAMES[self.label]}"  # type: ignore[index]
+
+    @property
+    def box_text(self) -> str:
+        if self.box is None:
+            return "no box (nothing on the image to point at)"
+        return "box [x0, y0, x1, y1] = " + ", ".join(f"{v:.2f}" for v in self.box.as_list())
+
+    @property
+    def decided(self) -> bool:
+        return self.mine is not None
+
+
+def decision_text(decision: DecisionRecord) -> str:
+    """'Accepted by ana at 2026-11-25 02:31 UTC (reason: draft read wrong; note: …)'."""
+    verb = "Accepted" if decision.decision == "accept" else "Dismissed"
+    when = decision.decided_at.strftime("%Y-%m-%d %H:%M UTC")
+    extras = []
+    if decision.reason_code:
+        extras.append(f"reason: {REASON_CODE_NAMES[decision.reason_code]}")
+    if decision.note:
+        extras.append(f"note: {decision.note}")
+    tail = f" ({'; '.join(extras)})" if extras else ""
+    return f"{verb} by {decision.reviewer} at {when}{tail}"
+
+
+def flag_cards(
+    stored: StoredAudit, decisions: Mapping[tuple[int, str], DecisionRecord], reviewer: str | None
+) -> list[FlagCard]:
+    """The run's flags in report order, each with this reviewer's and the others' latest decisions."""
+    by_flag: dict[int, list[DecisionRecord]] = {}
+    for (flag_id, _), record in decisions.items():
+        by_flag.setdefault(flag_id, []).append(record)
+    cards = []
+    for position, (flag_id, flag) in enumerate(zip(stored.flag_ids, stored.report.flags, strict=True)):
+        records = by_flag.get(flag_id, [])
+        mine = next((r for r in records if reviewer and r.reviewer == reviewer), None)
+        others = tuple(sorted((r for r in records if r is not mine), key=lambda r: r.reviewer))
+        cards.append(
+            FlagCard(
+                flag_id=flag_id,
+                position=position,
+                type=flag.type,
+                label=flag.label,
+                reason=flag.reason,
+                phrase=flag.phrase,
+                box=flag.box,
+                mine=mine,
+                others=others,
+            )
+        )
+    return cards
+
+
+def next_focus(decided: Sequence[bool], current: int) -> int:
+    """The next undecided flag after ``current`` (wrapping), else ``current``."""
+    if not decided:
+        return 0
+    for step in range(1, len(decided) + 1):
+        index = (current + step) % len(decided)
+        if not decided[index]:
+            return index
+    return min(current, len(decided) - 1)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Which overlay layers are drawn."""
+
+    model: bool = True
+    reference: bool = False
+    reviewer: bool = True
+
+
+def _finding_key(finding: ImageFinding) -> tuple[str, tuple[float, ...] | None]:
+    return (finding.label, tuple(finding.box.as_list()) if finding.box else None)
+
+
+def overlay_boxes(
+    report: AuditReport,
+    reference: Sequence[ReferenceFinding],
+    reviewer_findings: Sequence[ReviewerFinding],
+    layers: Layers,
+) -> list[OverlayBox]:
+    """Boxes to draw: model findings (in their flags' colour when flagged), reference and reviewer boxes."""
+    boxes: list[OverlayBox] = []
+    if layers.model and report.image is not None:
+        flags_by_finding: dict[tuple[str, tuple[float, ...] | None], list[Flag]] = {}
+        for flag in report.flags:
+            if flag.finding is not None:
+                flags_by_finding.setdefault(_finding_key(flag.finding), []).append(flag)
+        for finding in report.image.findings:
+            if finding.box is None:
+                continue
+            name = DISPLAY_NAMES[finding.label]
+            flags = flags_by_finding.get(_finding_key(finding), [])
+            if flags:
+                types = [t for t in FLAG_PRIORITY if any(f.type == t for f in flags)]
+                boxes.append(
+                    OverlayBox(finding.box, FLAG_COLOURS[types[0]], f"{' + '.join(types)}: {name}", "flag")
+                )
+            else:
+                boxes.append(OverlayBox(finding.box, LABEL_COLOURS[finding.label], name, "model"))
+    if layers.reference:
+        for ref in reference:
+            if ref.box is not None:
+                boxes.append(
+                    OverlayBox(
+                        ref.box, REFERENCE_COLOUR, f"reference: {DISPLAY_NAMES[ref.label]}", "reference"
+                    )
+                )
+    if layers.reviewer:
+        for drawn in reviewer_findings:
+            boxes.append(
+                OverlayBox(
+                    drawn.box, REVIEWER_COLOUR, f"{drawn.reviewer}: {DISPLAY_NAMES[drawn.label]}", "reviewer"
+                )
+            )
+    return boxes
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    value = hex_colour.lstrip("#")
+    red, green, blue = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def label_tooltip(item: DraftLabel) -> str:
+    parts = [DISPLAY_NAMES[item.label], item.status]
+    if item.side:
+        parts.append(item.side)
+    parts.append(f"rule {item.rule_id}" if item.rule_id else f"backend {item.backend or '?'}")
+    if not item.verified:
+        parts.append("span not found in the draft")
+    return " · ".join(parts)
+
+
+def highlight_draft_html(text: str, labels: Sequence[DraftLabel]) -> str:
+    """The draft as HTML, each parsed phrase highlighted in its label's colour; all text escaped.
+
+    Phrases with offsets are marked where they are; overlapping phrases keep the first.
+    A label whose span could not be placed is listed after the draft, marked unverified.
+    """
+    placed = sorted(
+        (item for item in labels if item.start is not None and item.end is not None),
+        key=lambda item: (item.start, item.end),
+    )
+    out: list[str] = []
+    cursor = 0
+    for item in placed:
+        start, end = int(item.start or 0), int(item.end or 0)
+        if start < cursor or end > len(text):
+            continue
+        out.append(html.escape(text[cursor:start]))
+        colour = LABEL_COLOURS[item.label]
+        style = (
+            f"background:{_rgba(colour, 0.22)};border-bottom:3px "
+            f"{'solid' if item.status == 'present' else 'dashed'} {colour};padding:0 2px;border-radius:3px"
+        )
+        out.append(
+            f'<mark class="cxr-phrase" data-label="{html.escape(item.label)}" style="{style}" '
+            f'title="{html.escape(label_tooltip(item), quote=True)}">{html.escape(text[start:end])}</mark>'
+        )
+        cursor = end
+    out.append(html.escape(text[cursor:]))
+    body = "".join(out).replace("\n", "<br>")
+    unplaced = [item for item in labels if item.start is None]
+    if unplaced:
+        listed = ", ".join(
+            f"{html.escape(DISPLAY_NAMES[item.label])} ({item.status}: “{html.escape(item.span)}”)"
+            for item in unplaced
+        )
+        body += f'<div class="cxr-unverified">Not found verbatim in the draft (unverified): {listed}</div>'
+    return f'<div class="cxr-draft" style="font-size:1.05rem;line-height:1.9">{body}</div>'
+
+
+def legend_html(labels: Sequence[str]) -> str:
+    chips = [
+        f'<span style="background:{_rgba(LABEL_COLOURS[label], 0.22)};border-bottom:3px solid '  # type: ignore[index]
+        f'{LABEL_COLOURS[label]};padding:0 4px;margin-right:6px">{html.escape(DISPLAY_NAMES[label])}</span>'  # type: ignore[index]
+        for label in labels
+    ]
+    return '<div style="font-size:0.85rem">' + "".join(chips) + "</div>"
+
+
+def reading_rows(draft: DraftReading) -> list[dict[str, Any]]:
+    """The parser's reading as table rows: label, status, laterality, phrase, rule or backend, verified."""
+    return [
+        {
+            "label": DISPLAY_NAMES[item.label],
+            "status": item.status,
+            "laterality": item.side or "",
+            "phrase": item.span,
+            "rule / backend": item.rule_id or item.backend or draft.backend,
+            "verified": item.verified,
+        }
+        for item in draft.labels
+    ]
+
+
+def finding_rows(findings: Sequence[ImageFinding | ReferenceFinding]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": DISPLAY_NAMES[item.label],
+            "box [x0, y0, x1, y1]": ", ".join(f"{v:.2f}" for v in item.box.as_list()) if item.box else "",
+            "source": item.source,
+        }
+        for item in findings
+    ]
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: Literal["info", "warning", "error"]
+    text: str
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The audit's mode and notes, as banners above the results."""
+
+    banners: tuple[Banner, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def run_summary(report: AuditReport) -> RunSummary:
+    """Banners for image-only / draft-only / no audit, plus the report's warnings and repairs."""
+    banners: list[Banner] = []
+    if report.mode == "image_only":
+        error = report.draft.outcome.error if report.draft else "no draft"
+        banners.append(
+            Banner(
+                "warning",
+                f"Image-only audit: the draft could not be parsed ({error}). Only URGENT flags are raised; "
+                "read the draft yourself.",
+            )
+        )
+    elif report.mode == "draft_only":
+        error = report.image.outcome.error if report.image else "no image reading"
+        banners.append(
+            Banner(
+                "warning",
+                f"Draft-only view: grounding failed ({error}). No flags are raised; the draft's reading "
+                "is shown.",
+            )
+        )
+    elif report.mode == "none":
+        banners.append(Banner("error", "Neither the image nor the draft could be read: nothing was audited."))
+    notes = list(report.warnings)
+    for name, reading in (("grounding", report.image), ("draft parse", report.draft)):
+        if reading is not None and reading.outcome.status == "recovered":
+            notes.extend(f"{name} recovered: {repair}" for repair in reading.outcome.repairs)
+    return RunSummary(tuple(banners), tuple(notes))
+
+
+_ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
+MIN_DRAWN_FRACTION = 0.005  # a drag shorter than this (of the canvas side) is a click, not a box
+
+
+def boxes_from_drawing(drawing: Mapping[str, Any] | None, canvas_size: tuple[int, int]) -> list[Box]:
+    """Rectangles drawn on a canvas of ``canvas_size`` (Fabric.js JSON) as normalized boxes.
+
+    Handles Fabric's origin (a rect may be placed by its centre) and scale; clips to the
+    canvas; drops rects too small to be a deliberate drag.
+    """
+    if not drawing:
+        return []
+    width, height = canvas_size
+    boxes: list[Box] = []
+    for item in drawing.get("objects", []) or []:
+        if str(item.get("type", "")).lower() not in ("rect", "labeledrect"):
+            continue
+        w = float(item.get("width", 0)) * float(item.get("scaleX", 1) or 1)
+        h = float(item.get("height", 0)) * float(item.get("scaleY", 1) or 1)
+        left = float(item.get("left", 0)) - _ORIGIN.get(str(item.get("originX", "left")), 0.0) * w
+        top = float(item.get("top", 0)) - _ORIGIN.get(str(item.get("originY", "top")), 0.0) * h
+        x0, x1 = max(0.0, left / width), min(1.0, (left + w) / width)
+        y0, y1 = max(0.0, top / height), min(1.0, (top + h) / height)
+        if x1 - x0 < MIN_DRAWN_FRACTION or y1 - y0 < MIN_DRAWN_FRACTION:
+            continue
+        boxes.append(Box(x0=x0, y0=y0, x1=x1, y1=y1))
+    return boxes

@@ -1,0 +1,217 @@
+"""The app's operations on the store and the pipeline, callable without Streamlit.
+
+Pages call these; each takes the store (and, where a backend runs, a way to build
+backends) so tests drive them with a temporary database and the CPU defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from audit.labels import DISPLAY_NAMES
+from audit.pipeline import run_audit
+from audit.protocols import DraftParser, Grounder
+from audit.schema import FLAG_TYPES, Box, ComparePolicy
+from data.records import (
+    CaseRecord,
+    DecisionKind,
+    DecisionRecord,
+    ReasonCode,
+    ReviewerFinding,
+    StoredAudit,
+    WorklistPage,
+    WorklistQuery,
+)
+from data.store import Store
+from models.registry import get_grounder, get_parser
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUNDER = "reference"
+DEFAULT_PARSER = "rules"
+PHANTOM_MARK = "synthetic phantom"
+
+STATUS_NAMES = {"not_audited": "not audited", "audited": "audited", "reviewed": "reviewed"}
+
+
+@dataclass(frozen=True)
+class Backends:
+    """How the app builds backends by name (the app passes cached builders; tests the registry)."""
+
+    grounder: Callable[[str], Grounder] = get_grounder
+    parser: Callable[[str], DraftParser] = get_parser
+
+
+def audit_and_save(
+    store: Store,
+    case_id: str,
+    grounder: Grounder,
+    parser: DraftParser,
+    *,
+    draft_id: int | None = None,
+    policy: ComparePolicy | None = None,
+) -> StoredAudit:
+    """Audit a case's draft (its default draft unless ``draft_id``) and store the run."""
+    case = store.audit_case(case_id, draft_id)
+    if draft_id is None:
+        default = store.default_draft(case_id)
+        draft_id = default.draft_id if default is not None else None
+    report = run_audit(case, grounder, parser, policy)
+    saved = store.save_audit_run(
+        case_id,
+        report,
+        draft_id=draft_id,
+        grounder=grounder.name,
+        grounder_version=getattr(grounder, "version", None),
+        parser=parser.name,
+        parser_version=getattr(parser, "version", None),
+    )
+    log.info(
+        "audited %s with %s + %s: run %d, %d flags",
+        case_id,
+        grounder.name,
+        parser.name,
+        saved.run_id,
+        len(saved.flag_ids),
+    )
+    return store.get_audit(saved.run_id)
+
+
+def ensure_audited(store: Store, case_id: str, backends: Backends | None = None) -> tuple[StoredAudit, bool]:
+    """The case's latest audit; a case never audited is audited now with the CPU defaults and saved.
+
+    Returns the audit and whether it was made just now.
+    """
+    stored = store.latest_audit(case_id)
+    if stored is not None:
+        return stored, False
+    backends = backends or Backends()
+    made = audit_and_save(
+        store, case_id, backends.grounder(DEFAULT_GROUNDER), backends.parser(DEFAULT_PARSER)
+    )
+    return made, True
+
+
+def decide(
+    store: Store,
+    flag_id: int,
+    reviewer: str,
+    decision: DecisionKind,
+    *,
+    reason_code: ReasonCode | None = None,
+    note: str | None = None,
+) -> DecisionRecord:
+    """Record one reviewer's accept/dismiss on a flag (append-only; the newest counts)."""
+    return store.record_decision(flag_id, reviewer, decision, reason_code=reason_code, note=note)
+
+
+def add_missed_finding(
+    store: Store, case_id: str, reviewer: str, label: str, box: Box, *, note: str | None, run_id: int | None
+) -> ReviewerFinding:
+    return store.add_reviewer_finding(
+        case_id, reviewer, label, box, note=(note or "").strip() or None, run_id=run_id
+    )
+
+
+def case_title(case: CaseRecord) -> str:
+    """'case-001 · image 0001.png · demo · PA · synthetic phantom'."""
+    parts = [case.case_id, f"image {case.image_id}", case.source]
+    if case.view:
+        parts.append(case.view)
+    if case.is_phantom:
+        parts.append(PHANTOM_MARK)
+    return " · ".join(parts)
+
+
+def worklist_rows(page: WorklistPage) -> list[dict[str, Any]]:
+    """The page as table rows: one per case, flag counts by type, phantoms marked."""
+    rows = []
+    for row in page.rows:
+        item: dict[str, Any] = {
+            "case": row.case_id,
+            "status": STATUS_NAMES[row.status],
+            "image": row.image_id + (f"  ({PHANTOM_MARK})" if row.is_phantom else ""),
+            "source": row.source,
+        }
+        for flag_type in FLAG_TYPES:
+            item[flag_type] = row.flag_counts.get(flag_type, 0)
+        item["decided"] = f"{row.n_decided} / {row.n_flags}" if row.latest_run_id is not None else ""
+        item["labels"] = ", ".join(DISPLAY_NAMES.get(label, label) for label in row.labels)  # type: ignore[call-overload]
+        item["reviewers"] = ", ".join(row.reviewers)
+        rows.append(item)
+    return rows
+
+
+def first_case(store: Store, query: WorklistQuery | None = None) -> str | None:
+    """The first case of the worklist (in its order), or None when it is empty."""
+    base = query or WorklistQuery()
+    page = store.worklist(base.model_copy(update={"page": 0, "page_size": 1}))
+    return page.rows[0].case_id if page.rows else None
+
+
+def neighbour(store: Store, case_id: str, step: int, query: WorklistQuery | None = None) -> str | None:
+    """The case ``step`` places away in the worklist's order (None past either end)."""
+    return store.neighbour_case(case_id, query, step)
+
+
+ANY = "any"
+
+
+def worklist_query(
+    *,
+    status: str = ANY,
+    label: str = ANY,
+    flag_type: str = ANY,
+    source: str = ANY,
+    reviewer: str = ANY,
+    search: str = "",
+    phantoms: str = ANY,
+    sort: str = "urgent",
+    page: int = 0,
+    page_size: int = 50,
+) -> WorklistQuery:
+    """A worklist query from the page's filter widgets, where ``"any"`` means no filter."""
+    phantom_filter = {ANY: None, "phantoms only": True, "real images only": False}[phantoms]
+    return WorklistQuery.model_validate(
+        {
+            "status": None if status == ANY else status,
+            "label": None if label == ANY else label,
+            "flag_type": None if flag_type == ANY else flag_type,
+            "source": None if source == ANY else source,
+            "reviewer": None if reviewer == ANY else reviewer,
+            "search": search.strip() or None,
+            "phantoms": phantom_filter,
+            "sort": sort,
+            "page": max(0, page),
+            "page_size": page_size,
+        }
+    )
+
+
+def known_reviewers(store: Store) -> list[str]:
+    """Everyone who has decided a flag, drawn a box or written a student draft, sorted."""
+    frame = store.query_df(
+        "SELECT DISTINCT reviewer FROM decisions UNION SELECT DISTINCT reviewer FROM reviewer_findings "
+        "UNION SELECT DISTINCT author FROM drafts WHERE kind = 'student' AND author IS NOT NULL ORDER BY 1"
+    )
+    return [str(name) for name in frame.iloc[:, 0].tolist()]
+
+
+def audit_not_audited(
+    store: Store,
+    case_ids: list[str],
+    backends: Backends | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> int:
+    """Audit, with the CPU defaults, each of ``case_ids`` that has never been audited; returns how many."""
+    backends = backends or Backends()
+    done = 0
+    for index, case_id in enumerate(case_ids, start=1):
+        _, made = ensure_audited(store, case_id, backends)
+        done += int(made)
+        if on_progress is not None:
+            on_progress(index, len(case_ids), case_id)
+    return done

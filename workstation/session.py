@@ -1,0 +1,105 @@
+"""Per-session state the pages share, kept in ``st.session_state`` under these keys.
+
+Functions take the state mapping (and the URL's query parameters) so they are tested with
+plain dicts. The reviewer and the open case are mirrored into the URL, so a reload keeps
+both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+REVIEWER = "reviewer"  # the session's reviewer (kept here: widget state is dropped on a page switch)
+REVIEWER_INPUT = "reviewer_input"  # the sidebar's text input, refilled from REVIEWER on every run
+CASE = "case_id"  # the case open on the Review page
+FOCUS = "focused_flag"  # index of the flag the a/d shortcuts act on
+CANVAS_ROUND = "canvas_round"  # bumped after a saved drawing so the canvas starts empty
+TEACHING_CASE = "teaching_case"
+TEACHING_SUBMITTED = "teaching_submitted"  # {case_id: student draft id} submitted this session
+NOTICE = "notice"  # a one-off message shown after the rerun a button caused
+
+PARAM_REVIEWER = "reviewer"
+PARAM_CASE = "case"
+
+MAX_REVIEWER_CHARS = 64
+
+
+def clean_reviewer(name: object) -> str:
+    """A reviewer name as stored: stripped, inner whitespace collapsed, at most 64 characters."""
+    if not isinstance(name, str):
+        return ""
+    return " ".join(name.split())[:MAX_REVIEWER_CHARS]
+
+
+def reviewer(state: Mapping[str, Any]) -> str | None:
+    """The session's reviewer, or None until one is entered."""
+    return clean_reviewer(state.get(REVIEWER)) or None
+
+
+def take_reviewer_input(state: MutableMapping[str, Any]) -> None:
+    """The sidebar input's callback: its value becomes the session's reviewer."""
+    state[REVIEWER] = clean_reviewer(state.get(REVIEWER_INPUT))
+
+
+def init_from_url(state: MutableMapping[str, Any], params: Mapping[str, Any]) -> None:
+    """On a fresh session, take the reviewer and the open case from the URL."""
+    if REVIEWER not in state and params.get(PARAM_REVIEWER):
+        state[REVIEWER] = clean_reviewer(params[PARAM_REVIEWER])
+    if CASE not in state and params.get(PARAM_CASE):
+        state[CASE] = str(params[PARAM_CASE])
+
+
+def url_params(state: Mapping[str, Any], case_id: str) -> dict[str, str]:
+    """The query parameters of the Review page for ``case_id`` (and the reviewer, when named)."""
+    params = {PARAM_CASE: case_id}
+    name = reviewer(state)
+    if name:
+        params[PARAM_REVIEWER] = name
+    return params
+
+
+def open_case(state: MutableMapping[str, Any], case_id: str) -> None:
+    """Make ``case_id`` the open case; focus returns to its first flag."""
+    if state.get(CASE) != case_id:
+        state[CASE] = case_id
+        state[FOCUS] = None
+
+
+def focus(state: MutableMapping[str, Any], decided: Sequence[bool]) -> int:
+    """The focused flag's index; on a newly opened case, the first flag this reviewer has not decided."""
+    index = state.get(FOCUS)
+    if index is None:
+        index = next((i for i, done in enumerate(decided) if not done), 0)
+        state[FOCUS] = index
+    return min(max(0, int(index)), max(0, len(decided) - 1))
+
+
+def canvas_key(state: Mapping[str, Any], case_id: str) -> str:
+    return f"canvas_{case_id}_{int(state.get(CANVAS_ROUND, 0))}"
+
+
+def teaching_submission(state: Mapping[str, Any], case_id: str) -> int | None:
+    submitted = state.get(TEACHING_SUBMITTED) or {}
+    value = submitted.get(case_id)
+    return int(value) if value is not None else None
+
+
+def record_teaching_submission(state: MutableMapping[str, Any], case_id: str, draft_id: int) -> None:
+    submitted = dict(state.get(TEACHING_SUBMITTED) or {})
+    submitted[case_id] = draft_id
+    state[TEACHING_SUBMITTED] = submitted
+
+
+def clear_teaching_submission(state: MutableMapping[str, Any], case_id: str) -> None:
+    submitted = dict(state.get(TEACHING_SUBMITTED) or {})
+    submitted.pop(case_id, None)
+    state[TEACHING_SUBMITTED] = submitted
+
+
+def teaching_choices(listed: list[str], state: Mapping[str, Any]) -> list[str]:
+    """The cases offered in Teaching: those listed, with the case open in Review first when it is not."""
+    current = state.get(CASE)
+    if current and current not in listed:
+        return [str(current), *listed]
+    return listed

@@ -1,0 +1,134 @@
+"""Streamlit helpers every page uses: the shared store, cached backends and images, the error
+boundary, the disclaimer and the reviewer.
+
+Only this module and the page scripts import Streamlit; the logic they call lives in
+``services``, ``review``, ``overlay``, ``teaching``, ``evaluation`` and ``model_status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import streamlit as st
+
+from audit import DISCLAIMER
+from audit.protocols import DraftParser, Grounder
+from data.store import Store, resolve_db_path
+from models.registry import get_grounder, get_parser
+from workstation import session
+from workstation.messages import HANDLED, describe
+from workstation.overlay import OverlayBox, View, encode, render
+from workstation.services import Backends
+
+log = logging.getLogger(__name__)
+
+PAGE_WORKLIST = "app_pages/worklist.py"
+PAGE_REVIEW = "app_pages/review.py"
+PAGE_TEACHING = "app_pages/teaching.py"
+
+
+def show_error(error: BaseException) -> None:
+    """The error as a human message (never a traceback); logged with its traceback for the operator."""
+    log.warning("shown to the reviewer: %s", error, exc_info=error)
+    st.error(describe(error).as_markdown(), icon=":material/error:")
+
+
+@contextmanager
+def errors_shown() -> Iterator[None]:
+    """Run a block; a handled error from the layers below becomes ``st.error`` and the block ends."""
+    try:
+        yield
+    except HANDLED as error:
+        show_error(error)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_store(path: str) -> Store:
+    return Store.shared(path, lock_timeout_s=3.0)
+
+
+def store() -> Store:
+    """The process-wide store for ``$CXR_AUDIT_DB``; a handled error is shown and the page stops."""
+    try:
+        found = _shared_store(resolve_db_path())
+        if found.path != ":memory:" and not found.is_held:
+            found.schema_version()  # reopen now, so a lock held elsewhere is reported here
+        return found
+    except HANDLED as error:
+        _shared_store.clear()
+        show_error(error)
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Loading the grounder…")
+def load_grounder(name: str) -> Grounder:
+    """A grounder built once per process (model weights stay loaded between reruns and sessions)."""
+    return get_grounder(name)
+
+
+@st.cache_resource(show_spinner="Loading the draft parser…")
+def load_parser(name: str) -> DraftParser:
+    return get_parser(name)
+
+
+def backends() -> Backends:
+    return Backends(grounder=load_grounder, parser=load_parser)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def load_pixels(path: str) -> np.ndarray:
+    """The image as 2-D uint8, decoded once per file (raises ``ImageLoadError``)."""
+    from data.images import load_image
+
+    return load_image(path).pixels
+
+
+def reviewer() -> str | None:
+    return session.reviewer(st.session_state)
+
+
+def require_reviewer(action: str) -> str | None:
+    """The reviewer, or None after telling the user to enter a name in the sidebar."""
+    name = reviewer()
+    if name is None:
+        st.info(f"Enter your name in the sidebar to {action}.", icon=":material/person:")
+    return name
+
+
+def disclaimer_banner() -> None:
+    """The research/education disclaimer above results."""
+    st.warning(DISCLAIMER, icon=":material/school:")
+
+
+def notice() -> None:
+    """Show (once) the message a button left for the rerun it caused."""
+    message = st.session_state.pop(session.NOTICE, None)
+    if message:
+        st.toast(message, icon=":material/check_circle:")
+
+
+def case_pixels(image_path: str | None, width: int | None, height: int | None) -> np.ndarray:
+    """The case's image; when it is missing or unreadable, a blank frame and a message saying why."""
+    from data.errors import ImageLoadError
+    from workstation.overlay import placeholder
+
+    if image_path is None:
+        st.info(
+            "The image file is not available on this machine; boxes are drawn on a blank frame.",
+            icon=":material/hide_image:",
+        )
+        return placeholder(width, height)
+    try:
+        return load_pixels(image_path)
+    except ImageLoadError as error:
+        show_error(error)
+        return placeholder(width, height)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def overlay_jpeg(pixels: np.ndarray, boxes: tuple[OverlayBox, ...], view: View) -> bytes:
+    """The rendered, encoded overlay; a rerun that changes no box or view (a decision) reuses it."""
+    return encode(render(pixels, boxes, view))
