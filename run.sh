@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run CXR Draft Auditor.
 #   ./run.sh          install (once), seed a demo worklist if the database is empty, launch the app
+#                     (flags such as --server.port 8502 are passed to streamlit)
 #   ./run.sh test     install (once) and run the whole test suite
 #   ./run.sh lint     ruff check + format check, mypy on audit/
 #   ./run.sh bench    run the benchmarks in bench/
@@ -11,7 +12,7 @@ VENV=.venv
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
   for candidate in python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       PY=$candidate
       break
     fi
@@ -38,9 +39,15 @@ install() {
 install
 export PATH="$PWD/$VENV/bin:$PATH"
 
-case "${1:-app}" in
+# Arguments that start with "--" (e.g. --server.port 8502) go to the app.
+command=app
+if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+  command=$1
+  shift
+fi
+
+case "$command" in
   test)
-    shift
     ruff check .
     ruff format --check .
     exec python -m pytest "$@"
@@ -51,16 +58,14 @@ case "${1:-app}" in
     mypy
     ;;
   bench)
-    shift
     exec python -m bench "$@"
     ;;
   app)
-    shift || true
     cxr-audit demo --if-empty
-    exec streamlit run workstation/app.py --server.headless true --browser.gatherUsageStats false "$@"
+    exec streamlit run workstation/app.py "$@"
     ;;
   *)
-    echo "usage: ./run.sh [test|lint|bench]" >&2
+    echo "usage: ./run.sh [app|test|lint|bench] [ARGS...]   (./run.sh --server.port 8502 passes flags to the app)" >&2
     exit 2
     ;;
 esac

@@ -13,13 +13,14 @@ from pathlib import Path
 from audit.protocols import AuditCase
 from audit.recover import parse_findings
 from audit.schema import ImageReading, ParseOutcome
+from models.registry import BackendUnavailableError
 from models.settings import BackendSettings
 
 # A findings file is a small JSON document; anything larger is not one.
 MAX_FINDINGS_BYTES = 5_000_000
 
 
-class FindingsFileError(ValueError):
+class FindingsFileError(BackendUnavailableError):
     """The findings file or folder is missing or unreadable."""
 
 

@@ -105,6 +105,14 @@ def describe(error: BaseException) -> UserMessage:
             detail,
             f"choose one of: {', '.join(error.valid)}.",
         )
+    # Before BackendUnavailableError, which it specializes.
+    if isinstance(error, FindingsFileError):
+        return UserMessage(
+            "The findings file cannot be used",
+            detail,
+            "set findings_path in the settings file or CXR_AUDIT_FINDINGS_PATH, then reload; "
+            "or choose another grounder.",
+        )
     if isinstance(error, BackendUnavailableError):
         return UserMessage(
             "That backend cannot run on this machine",
@@ -116,13 +124,6 @@ def describe(error: BaseException) -> UserMessage:
             "The backend settings are invalid",
             detail,
             "fix the settings file or the CXR_AUDIT_* environment variables, then reload.",
-        )
-    if isinstance(error, FindingsFileError):
-        return UserMessage(
-            "The findings file cannot be used",
-            detail,
-            "set findings_path in the settings file or CXR_AUDIT_FINDINGS_PATH, then reload; "
-            "or choose another grounder.",
         )
     if isinstance(error, ImportError):
         missing = getattr(error, "name", None) or "a package"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data.records import WorklistQuery
 from data.store import ENV_DB, Store
 from tests.data.conftest import write_png
 from workstation.cli.main import main
@@ -28,6 +29,26 @@ def test_demo_seeds_once_and_if_empty_leaves_it_alone(
     code, out, _ = run(capsys, "demo", "--if-empty", "--db", db)
     assert code == 0 and "already has 20 cases" in out
     assert (tmp_path / "phantoms" / "phantom-001.png").is_file()
+
+
+def test_demo_audits_its_cases_so_the_worklist_shows_flags_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "audit.duckdb")
+    code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20")
+    assert code == 0 and "audited 20 case(s) with the reference grounder and the rules parser" in out
+    with Store.open(db) as store:
+        page = store.worklist(WorklistQuery(status="not_audited"))
+        assert page.total == 0
+        assert store.worklist().total == 20
+
+
+def test_demo_can_leave_its_cases_not_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "audit.duckdb")
+    code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20", "--no-audit")
+    assert code == 0 and "audited" not in out
+    with Store.open(db) as store:
+        assert store.worklist(WorklistQuery(status="not_audited")).total == 20
 
 
 def test_the_database_can_come_from_the_environment(

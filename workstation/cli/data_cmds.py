@@ -130,6 +130,14 @@ def _demo(args: argparse.Namespace) -> int:
                 f"in {store.path}; "
                 f"images in {summary.image_dir} ({summary.seconds:.1f} s)"
             )
+            if not args.no_audit:
+                # A reviewer opening the demo should see flags on the worklist at once, so the
+                # phantoms are audited now with the CPU defaults (reference grounder, rules parser).
+                from workstation.services import audit_not_audited
+
+                phantoms = [case.case_id for case in store.cases(phantoms=True)]
+                audited = audit_not_audited(store, phantoms)
+                print(f"demo: audited {audited} case(s) with the reference grounder and the rules parser")
         else:
             redrawn = (
                 f"; {summary.images_written} missing phantom images redrawn" if summary.images_written else ""
@@ -222,6 +230,9 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--cases", type=int, default=30, help="how many phantom cases (20–40, default 30)")
     demo.add_argument("--seed", type=int, default=20_241_125, help="random seed (same seed, same worklist)")
     demo.add_argument("--image-dir", type=Path, default=None, metavar="DIR", help="where phantom PNGs go")
+    demo.add_argument(
+        "--no-audit", action="store_true", help="seed only; leave the cases not audited (default: audit them)"
+    )
     _add_db(demo)
     demo.set_defaults(func=_demo)
 
