@@ -4,8 +4,12 @@ Run: ``python -m bench.parser_openi [--data DIR] [--seconds S]``. Prints per-lab
 recall and F1 for ``present`` (uncertain counted as negative, then as positive), macro-F1
 over the five finding labels, no_finding F1, reports scored and skipped, and throughput on
 one core, for the rules parser and a naive keyword baseline side by side, on NegBio's
-``test`` split (771 reports) and on the development reports. The logic lives in
-``models.rules.benchmark``; ``cxr-audit eval-parser`` prints the same table.
+``test`` split (771 reports) and on the development reports. That NegBio table is the
+primary target. Then the same figures against a second gold, the IU manual MeSH major coding
+on the same reports and splits (its lung opacity also counts Opacity and Airspace Disease),
+and "where it fails and why": the commonest false positives and negatives per label on the
+development reports only (test-split text is never printed). The logic lives in
+``models.rules.benchmark``; ``cxr-audit eval-parser`` prints the NegBio table.
 """
 
 from __future__ import annotations
@@ -33,7 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parser_openi: {error}", file=sys.stderr)
         return 2
     print(f"data: {result.data_file}")
+    print("### gold: NegBio (primary)")
     print(format_table(result.results))
+    if result.mesh_results:
+        print()
+        print("### gold: IU manual MeSH major coding (same reports, same splits)")
+        print(format_table(result.mesh_results))
+    else:
+        print("MeSH gold file not found: its table is left out.")
+    if result.failures:
+        print()
+        print(result.failures)
     return 0
 
 

@@ -6,7 +6,8 @@ Modules, each holding one concern:
   the non-canonical abnormalities that only matter because they contradict "no finding";
 - ``modifiers``: negation, uncertainty, pseudo-negation and scope-ending rules;
 - ``sections``: report headers and which sections are read;
-- ``laterality``: which side a mention names;
+- ``laterality``: which side a mention names (side words and lobes);
+- ``spans``: how far a label's quoted phrase reaches (descriptors before, place after);
 - ``precedence``: the written table that resolves conflicting mentions of one label;
 - ``combined``: the one-pass scan that finds every rule's matches, indexed by word beginning;
 - ``parser``: ``RulesParser``, which runs them all;

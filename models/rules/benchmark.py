@@ -1,4 +1,4 @@
-"""Scoring a draft parser against the NegBio human gold standard on the Indiana University reports.
+"""Scoring a draft parser against two gold standards on the Indiana University reports.
 
 The data (``../shared/data/reports/iu_openi/iu_reports_with_negbio_gold_canonical.csv``) holds
 each report's FINDINGS and IMPRESSION text and NegBio's gold labels mapped to the six
@@ -7,7 +7,16 @@ is positive-only, so a parser is scored on ``present``: "strict" counts only pre
 positive, "lenient" counts uncertain as positive too. A report with neither section is
 skipped and counted. The draft a parser reads is ``FINDINGS: ...`` then ``IMPRESSION: ...``.
 
-Per-report results first (:func:`score_reports`), aggregation second (:func:`summarise`).
+Two golds, on the same reports and the same NegBio test/dev split:
+- ``negbio`` (primary): NegBio's human gold. Its lung opacity is Infiltration, Consolidation
+  or Pneumonia only, so "right lower lobe opacity" or "patchy airspace opacity" is not in it.
+- ``mesh``: the IU radiologists' manual MeSH major coding (``iu_labels_from_mesh_major.csv``,
+  joined by ``uid``), whose ``lung_opacity_consolidation`` also counts Opacity and Airspace
+  Disease, closer to the product's ``lung_opacity``; ``no_finding`` is MeSH "normal". The
+  other labels agree with NegBio's on all but 4 effusions.
+
+Per-report results first (:func:`score_reports`), aggregation second (:func:`format_table`),
+and where the parser fails on the development reports (:func:`failure_report`).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import csv
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +45,8 @@ GOLD_COLUMNS: dict[Label, str] = {
     "no_finding": "no_finding",
 }
 SPLITS: dict[str, str] = {"test": "test", "dev": "other"}  # our name -> the CSV's split_negbio value
+MESH_FILE = Path("reports") / "iu_openi" / "iu_labels_from_mesh_major.csv"
+GOLDS = ("negbio", "mesh")
 
 
 class BenchmarkDataError(ValueError):
@@ -46,7 +58,12 @@ class GoldReport:
     uid: str
     split: str
     draft: str  # empty when the report has neither FINDINGS nor IMPRESSION
-    gold: frozenset[Label]
+    gold: frozenset[Label]  # NegBio's
+    mesh: frozenset[Label] | None = None  # the MeSH coding's; None when not loaded or not coded
+
+    def labels(self, gold: str) -> frozenset[Label] | None:
+        """The gold labels of this report under ``gold`` ("negbio" or "mesh")."""
+        return self.gold if gold == "negbio" else self.mesh
 
 
 @dataclass
@@ -74,6 +91,7 @@ class Scores:
 
     parser: str
     split: str
+    gold: str = "negbio"
     scored: int = 0
     skipped: int = 0
     failed: int = 0
@@ -102,11 +120,29 @@ def compose_draft(findings: str, impression: str) -> str:
     return "\n".join(parts)
 
 
+def _positives(row: dict[str, str]) -> frozenset[Label]:
+    return frozenset(label for label, column in GOLD_COLUMNS.items() if row[column].strip() == "1")
+
+
+def load_mesh(data_dir: Path) -> dict[str, frozenset[Label]] | None:
+    """The MeSH-coded labels by report ``uid``, or None when the file is absent."""
+    path = data_dir / MESH_FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"uid", *GOLD_COLUMNS.values()} - set(reader.fieldnames or ())
+        if missing:
+            raise BenchmarkDataError(f"{path.name} lacks column(s): {', '.join(sorted(missing))}")
+        return {row["uid"]: _positives(row) for row in reader}
+
+
 def load_gold(data_dir: Path) -> list[GoldReport]:
-    """Every report of the gold file, in file order."""
+    """Every report of the NegBio gold file, in file order, with its MeSH labels where loaded."""
     path = data_dir / GOLD_FILE
     if not path.is_file():
         raise BenchmarkDataError(f"gold file not found: {path}")
+    mesh = load_mesh(data_dir) or {}
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         needed = {"uid", "split_negbio", "findings", "impression", *GOLD_COLUMNS.values()}
@@ -118,7 +154,8 @@ def load_gold(data_dir: Path) -> list[GoldReport]:
                 uid=row["uid"],
                 split=row["split_negbio"],
                 draft=compose_draft(row["findings"], row["impression"]),
-                gold=frozenset(label for label, column in GOLD_COLUMNS.items() if row[column].strip() == "1"),
+                gold=_positives(row),
+                mesh=mesh.get(row["uid"]),
             )
             for row in reader
         ]
@@ -131,12 +168,18 @@ def select_split(reports: Iterable[GoldReport], split: str) -> list[GoldReport]:
     return [report for report in reports if report.split == SPLITS[split]]
 
 
-def score_reports(parser: DraftParser, reports: Sequence[GoldReport], split: str) -> Scores:
-    """Parse every report and count agreement with the gold labels. A failed parse is scored
-    as silence (no label read) and counted in ``failed``, never dropped."""
-    scores = Scores(parser=parser.name, split=split)
+def score_reports(
+    parser: DraftParser, reports: Sequence[GoldReport], split: str, gold: str = "negbio"
+) -> Scores:
+    """Parse every report and count agreement with the ``gold`` labels. A failed parse is
+    scored as silence (no label read) and counted in ``failed``, never dropped; a report
+    without text, or without labels under this gold, is skipped and counted."""
+    if gold not in GOLDS:
+        raise BenchmarkDataError(f"unknown gold {gold!r}; choose one of: {', '.join(GOLDS)}")
+    scores = Scores(parser=parser.name, split=split, gold=gold)
     for report in reports:
-        if not report.draft:
+        truths = report.labels(gold)
+        if not report.draft or truths is None:
             scores.skipped += 1
             continue
         reading = parser.parse(report.draft)
@@ -145,7 +188,7 @@ def score_reports(parser: DraftParser, reports: Sequence[GoldReport], split: str
         scores.scored += 1
         statuses = {item.label: item.status for item in reading.labels}
         for label in LABELS:
-            truth = label in report.gold
+            truth = label in truths
             for table, positive in (
                 (scores.strict, statuses.get(label) == "present"),
                 (scores.lenient, statuses.get(label) in ("present", "uncertain")),
@@ -218,10 +261,14 @@ class KeywordBaseline:
 
 @dataclass(frozen=True)
 class BenchmarkResult:
-    """Both parsers on both splits, with throughput measured on the scored split."""
+    """Every parser on every split against NegBio's gold (``results``, the primary table) and
+    against the MeSH coding (``mesh_results``, empty when its file is absent), with
+    throughput measured on the first split, and where the first parser fails on ``dev``."""
 
     results: tuple[Scores, ...]
     data_file: Path
+    mesh_results: tuple[Scores, ...] = ()
+    failures: str = ""
 
 
 def run_benchmark(
@@ -232,7 +279,9 @@ def run_benchmark(
 ) -> BenchmarkResult:
     """Score every parser on every split; throughput is timed on the first split's drafts."""
     reports = load_gold(data_dir)
+    has_mesh = any(report.mesh is not None for report in reports)
     results: list[Scores] = []
+    mesh_results: list[Scores] = []
     for split in splits:
         chosen = select_split(reports, split)
         for parser in parsers:
@@ -241,7 +290,66 @@ def run_benchmark(
                 drafts = [report.draft for report in chosen if report.draft]
                 scores.drafts_per_second = throughput(parser.parse, drafts, min_seconds)
             results.append(scores)
-    return BenchmarkResult(results=tuple(results), data_file=data_dir / GOLD_FILE)
+            if has_mesh:
+                mesh_results.append(score_reports(parser, chosen, split, gold="mesh"))
+    failures = ""
+    if parsers and "dev" in splits:
+        golds = GOLDS if has_mesh else GOLDS[:1]
+        failures = failure_report(parsers[0], select_split(reports, "dev"), golds)
+    return BenchmarkResult(
+        results=tuple(results),
+        data_file=data_dir / GOLD_FILE,
+        mesh_results=tuple(mesh_results),
+        failures=failures,
+    )
+
+
+# --- where it fails and why (development reports only) --------------------------------------
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_SPACES = re.compile(r"\s+")
+
+
+def _phrase(text: str) -> str:
+    """A span as a phrase to count: lower case, numbers as #, spaces collapsed."""
+    return _SPACES.sub(" ", _DIGITS.sub("#", text.lower())).strip()
+
+
+def failure_report(
+    parser: DraftParser, reports: Sequence[GoldReport], golds: Sequence[str] = GOLDS, top: int = 3
+) -> str:
+    """Per gold and label, the commonest false positives (the phrase read as present, and the
+    rule that read it) and false negatives (what the parser made of the report instead: the
+    status and deciding rule, or "not mentioned"). Meant for the ``dev`` split: it quotes
+    report text, so it must never be given the test split."""
+    if any(report.split == SPLITS["test"] for report in reports):
+        raise BenchmarkDataError("failure_report quotes report text: give it development reports only")
+    readings = [(report, parser.parse(report.draft)) for report in reports if report.draft]
+    lines = [f"== where {parser.name} fails and why (dev split, {len(readings)} reports; top {top}) =="]
+    for gold in golds:
+        lines.append(f"-- gold: {gold}")
+        for label in LABELS:
+            false_pos: Counter[str] = Counter()
+            false_neg: Counter[str] = Counter()
+            for report, reading in readings:
+                truths = report.labels(gold)
+                if truths is None:
+                    continue
+                item = reading.get(label)
+                present = item is not None and item.status == "present"
+                if present and label not in truths and item is not None:
+                    false_pos[f'"{_phrase(item.span)}" [{(item.rule_id or "").split("|")[0]}]'] += 1
+                elif label in truths and not present:
+                    why = "not mentioned" if item is None else f"{item.status} [{item.rule_id}]"
+                    false_neg[why] += 1
+            if not false_pos and not false_neg:
+                continue
+            lines.append(f"{label}: {sum(false_pos.values())} FP, {sum(false_neg.values())} FN")
+            if false_pos:
+                lines.append("  FP: " + "; ".join(f"{key} x{n}" for key, n in false_pos.most_common(top)))
+            if false_neg:
+                lines.append("  FN: " + "; ".join(f"{key} x{n}" for key, n in false_neg.most_common(top)))
+    return "\n".join(lines)
 
 
 def _cell(value: float) -> str:
@@ -251,11 +359,11 @@ def _cell(value: float) -> str:
 def format_table(scores: Sequence[Scores]) -> str:
     """A plain-text table: per label P/R/F1 (strict, then lenient F1) for each parser side by side."""
     lines: list[str] = []
-    by_split: dict[str, list[Scores]] = {}
+    by_split: dict[tuple[str, str], list[Scores]] = {}
     for item in scores:
-        by_split.setdefault(item.split, []).append(item)
-    for split, items in by_split.items():
-        lines.append(f"== split: {split} ==")
+        by_split.setdefault((item.split, item.gold), []).append(item)
+    for (split, gold), items in by_split.items():
+        lines.append(f"== split: {split} ==" if gold == "negbio" else f"== split: {split} (gold: {gold}) ==")
         for item in items:
             lines.append(
                 f"{item.parser}: {item.scored} reports scored, {item.skipped} skipped"

@@ -233,17 +233,17 @@ class MultiScan:
         found: list[list[tuple[Rule, int, int]]] = [[] for _ in self.scanners]
         consumed = [start] * len(self.scanners)
         cache = self._cache
-        for word in self._starts.finditer(lowered, start, end):
-            position = word.start()
+        indices = range(len(self.scanners))
+        for position in [word.start() for word in self._starts.finditer(lowered, start, end)]:
             key = lowered[position : position + KEY_LENGTH]
             per_scanner = cache.get(key) or self._candidates(key)
-            for index, candidates in enumerate(per_scanner):
+            for index in indices:
+                candidates = per_scanner[index]
                 if candidates is None or position < consumed[index]:
                     continue
-                match_at, rules = candidates
-                match = match_at(lowered, position, end)
+                match = candidates[0](lowered, position, end)
                 if match is not None:
-                    found[index].append((rules[match.lastindex or 0], position, match.end()))
+                    found[index].append((candidates[1][match.lastindex or 0], position, match.end()))
                     consumed[index] = match.end()
         return found
 

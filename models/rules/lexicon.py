@@ -40,6 +40,36 @@ _COPULA = r"(?:\s+xxxx)?(?:\s+(?:is|are|appears?|remains?|seems?|looks?|xxxx))?"
 _SIDE_WORDS = r"(?:(?:right|left|bilateral|both|posterior|lateral|r|l)\s+){0,3}"
 
 
+# Where in the lung an opacity lies, written before it ("right lower lobe opacity", "RLL
+# opacity", "retrocardiac opacity", "left basilar opacity") or after it ("opacity in the left
+# lung base"). The side words themselves are read by ``laterality``; the lobe abbreviations
+# and the lingula name their side there too.
+_LUNG_PLACE_BEFORE = (
+    r"(?:(?:upper|middle|lower|mid)\s+lobes?|r[lmu]l|l[lu]l|lingular?|retrocardiac|(?:bi)?basilar|"
+    r"(?:bi)?basal|(?:upper|mid|middle|lower)[\s-]?(?:lung|zone)(?:\s+(?:zones?|fields?))?|midlung|"
+    r"(?:peri|supra|infra|juxta)hilar|(?:lung\s+)?bases?)"
+)
+_LUNG_PLACE_AFTER = (
+    r"(?:(?:(?:right|left|both|bilateral|r|l)\s+)?(?:(?:upper|middle|lower|mid)\s+lobes?|lung\s+bases?|bases?|"
+    r"lingula|midlung|(?:upper|mid|middle|lower)[\s-]?lung(?:\s+(?:zones?|fields?))?|lung\s+(?:zones?|fields?)|"
+    r"lung\s+ap(?:ex|ices)|(?:retrocardiac|(?:peri|supra|infra|juxta)hilar)\s+(?:region|area|space|chest)|"
+    r"r[lmu]l|l[lu]l|hemithora(?:x|ces))|(?:right|left)\s+lung)"
+)
+# The same places written straight after the opacity with their side and no preposition
+# ("streaky opacities right base", "opacity lateral right lung"), or "bilaterally".
+_LUNG_PLACE_BARE = (
+    r"(?:(?:(?:lateral|medial)\s+)?(?:right|left)\s+(?:(?:upper|middle|lower)\s+lobe|lung\s+base|base|midlung|lung)"
+    r"|bilaterally)"
+)
+# Up to three words between the place and "opacity" that do not make it another finding: a
+# nodular opacity is a nodule, a calcified one a granuloma, an interstitial one is OTHER.
+_OPACITY_GAP = (
+    r"(?:(?!(?:nodular|calcified|interstitial|round|rounded|mass|masslike|mass-like|pleural|reticular|"
+    r"reticulonodular|linear|soft)\b)[\w-]+\s+){0,3}?"
+)
+_OPACITY = r"(?:opaci(?:ty|ties|fication)|haziness)"
+
+
 def _finding(rule_id: str, label: Label, pattern: str, comment: str, example: str, status: Status) -> Rule:
     return Rule(rule_id, "finding", pattern, comment, example, ((label, status),), label=label)
 
@@ -107,6 +137,15 @@ STATEMENTS: tuple[Rule, ...] = (
         r"(?:\s+(?:is|are)\s+(?:seen|identified|detected|demonstrated))?",
         "'No abnormality' without an organ: the whole study is normal.",
         "No abnormality detected.",
+    ),
+    _statement(
+        "NOFIND.OTHERWISE_NORMAL",
+        "no_finding",
+        "present",
+        r"otherwise\s+(?:normal|unremarkable|negative)(?:\s+(?:study|exam(?:ination)?|chest(?:\s+x-?ray)?))?",
+        "'Postoperative changes, otherwise unremarkable': a normal verdict that the finding before "
+        "it overrules (precedence), so no_finding is absent and quotes that finding.",
+        "Otherwise unremarkable.",
     ),
     _statement(
         "NOFIND.CLEAR_CHEST",
@@ -178,6 +217,16 @@ STATEMENTS: tuple[Rule, ...] = (
         r"|(?:well[\s-]expanded\s+and\s+clear)\s+lungs?|lungs?\s+(?:are\s+)?(?:well[\s-])?expanded\s+and\s+clear",
         "'Lungs are clear' denies airspace opacity (decision: lung_opacity absent, nodules untouched).",
         "The lungs are clear.",
+    ),
+    _statement(
+        "NORMAL.LUNGS_BUT_CLEAR",
+        "lung_opacity",
+        "absent",
+        r"but\s+(?:(?:are|is|remain|remains|appear|appears)\s+)?(?:otherwise\s+)?clear(?!\s+(?:of|from)\s+(?:the|prior))"
+        r"|otherwise\s+clear",
+        "'Lungs are hyperinflated but clear', 'Minimal basilar atelectasis. Otherwise clear.': the "
+        "lungs' verdict after an abnormality that stays affirmed (so the study is not called normal).",
+        "The lungs are hyperinflated but clear.",
     ),
     _statement(
         "NORMAL.LUNGS_WNL",
@@ -274,7 +323,7 @@ FINDINGS: tuple[Rule, ...] = (
     _finding(
         "MENTION.OPACITY.AIRSPACE",
         "lung_opacity",
-        r"(?:air[\s-]?space|alveolar)\s+(?:opacit(?:y|ies|ification)|disease|process|filling|densit(?:y|ies)"
+        r"(?:air[\s-]?space|alveolar)\s+(?:opaci(?:ty|ties|fication)|disease|process|filling|densit(?:y|ies)"
         r"|infiltrat(?:e|es)|shadowing)",
         "'Airspace opacity/disease', 'alveolar process'.",
         "Patchy airspace disease in the left lower lobe.",
@@ -305,6 +354,23 @@ FINDINGS: tuple[Rule, ...] = (
         "Patchy opacity in the right lower lobe.",
         "present",
     ),
+    _finding(
+        "MENTION.OPACITY.LOCATED",
+        "lung_opacity",
+        _LUNG_PLACE_BEFORE + r"\s+" + _OPACITY_GAP + _OPACITY + "|"
+        r"(?:lung|pulmonary|parenchymal)\s+" + _OPACITY + "|"
+        r"(?:opaci(?:ty|ties|fication)|haziness)(?:\s+xxxx)?\s+(?:(?:(?:is|are)\s+(?:again\s+)?"
+        r"(?:seen|noted|present|identified)\s+)?(?:in|at|within|involving|of|over|projecting\s+over|overlying)"
+        r"\s+(?:the\s+)?" + _LUNG_PLACE_AFTER + "|" + _LUNG_PLACE_BARE + ")",
+        "An opacity placed in the lung by a lobe or zone ('right lower lobe opacity', 'RLL opacity', "
+        "'retrocardiac opacity', 'left base opacities', 'opacity in the left lung base', 'streaky "
+        "opacities right base', 'pulmonary opacities', 'haziness in the right lung apex') is a lung "
+        "opacity whatever its cause ('likely atelectasis' hedges the cause, not the opacity); a bare "
+        "'opacity' stays OTHER.AIRWAYS_AND_LUNG, and a nodular, calcified or interstitial one is not "
+        "this label.",
+        "Opacity in the right lower lobe.",
+        "present",
+    ),
     # nodule_mass
     _finding(
         "MENTION.NODULE.NODULE",
@@ -318,7 +384,7 @@ FINDINGS: tuple[Rule, ...] = (
     _finding(
         "MENTION.NODULE.MASS",
         "nodule_mass",
-        r"mass(?:es)?(?!\s+effect)|mass[\s-]?like\s+(?:opacit(?:y|ies|ification)|lesion|densit(?:y|ies))",
+        r"mass(?:es)?(?!\s+effect)|mass[\s-]?like\s+(?:opaci(?:ty|ties|fication)|lesion|densit(?:y|ies))",
         "Mass (not 'mass effect', which is OTHER.MASS_EFFECT).",
         "Left hilar mass.",
         "present",
@@ -404,7 +470,7 @@ OTHERS: tuple[Rule, ...] = (
     ),
     _other(
         "OTHER.SPINE_AND_BONES",
-        r"degenerative|spondylo(?:sis|tic)|osteophytes?|scoliosis|kyphosis|kyphotic|dextroscoliosis|"
+        r"degenerative|degeneration|spondylo(?:sis|tic)|osteophytes?|scoliosis|kyphosis|kyphotic|dextroscoliosis|"
         r"levoscoliosis|dextrocurvature|levocurvature|fractures?|deformit(?:y|ies)|osteopenia|arthritis|"
         r"arthritic|compression\s+deformit(?:y|ies)|vertebroplasty|kyphoplasty|old\s+rib",
         "Bones and spine.",

@@ -69,6 +69,15 @@ PSEUDO: tuple[Rule, ...] = (
         (("lung_opacity", "absent"),),
     ),
     _rule(
+        "PSEUDO.NOT_SEEN_BEFORE",
+        "mask",
+        r"(?:(?:is|are|was|were)\s+)?not\s+(?:well\s+|clearly\s+|previously\s+)?(?:seen|visible|appreciated|present|"
+        r"evident|identified)\s+(?:on|in)\s+(?:the\s+)?(?:prior|previous|earlier|comparison)",
+        "'Opacity, not seen on prior' reports a new finding: the 'not seen' is about the old film.",
+        "Left lung opacity, not seen on the prior study.",
+        (("lung_opacity", "present"),),
+    ),
+    _rule(
         "PSEUDO.GRAM_NEGATIVE",
         "pseudo",
         r"gram[\s-]negative",
@@ -207,6 +216,16 @@ NEGATION: tuple[Rule, ...] = (
         + _SEEN,
         "'Pneumothorax is not seen', 'effusion no longer seen'.",
         "Pneumothorax is not seen.",
+        (("pneumothorax", "absent"),),
+    ),
+    _rule(
+        "NEG.RESOLVED_PRE",
+        "neg_pre",
+        r"(?:resolved|cleared)(?=\s+(?:[\w-]+\s+){0,4}?(?:pneumothora|effusion|consolidat|pneumonia|infiltrat|"
+        r"opacit|airspace|nodul|mass))",
+        "'Resolved left pneumothorax': resolved before the finding denies a current one (after "
+        "it, NEG.RESOLVED_POST reads it).",
+        "Resolved left pneumothorax.",
         (("pneumothorax", "absent"),),
     ),
     _rule(

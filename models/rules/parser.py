@@ -2,11 +2,25 @@
 
 Per read section (``sections``): one walk over the word starts finds every lexicon mention
 and every modifier and side word (``combined``), one regex finds clause ends; each mention
-then takes the nearest
-trigger in its clause (``modifiers``) and its side (``laterality``), and the
-conflicts between mentions of one label are settled by ``precedence``. Every label keeps the id of
-the rule(s) that decided it ("MENTION.EFFUSION.EFFUSION|NEG.NO") and a span that is the
-draft's own text at its offsets. Stdlib only; about a quarter of a millisecond per draft.
+then takes the nearest trigger in its clause (``modifiers``) and its side (``laterality``),
+and the conflicts between mentions of one label are settled by ``precedence``. Every label
+keeps the id of the rule(s) that decided it ("MENTION.EFFUSION.EFFUSION|NEG.NO") and a span
+that is the draft's own text at its offsets. Stdlib only; about a fifth of a millisecond per
+draft.
+
+Span policy (rules and details in ``spans``): a finding's span is its phrase as a reader
+would quote it, and always ``draft[start:end] == span``:
+- the mention itself, plus the trigger that decided its status ("No pleural effusion",
+  "Pneumothorax is not seen") and the side word its side was read from;
+- plus the run of descriptors just before it (size, severity, character, location:
+  "Spiculated mass", "Tiny apical pneumothorax", "4 mm right upper lobe nodule"), but not
+  course words ("stable", "new", "increased") nor articles;
+- plus the place phrase just after it ("mass in the left upper lobe", "pneumothorax on the
+  right");
+- never beyond its clause nor into another finding's mention. A statement ("The lungs are
+  clear") is quoted as matched.
+So "Spiculated mass in the left upper lobe." quotes "Spiculated mass in the left upper lobe",
+and "Interval increase in small left pleural effusion." quotes "small left pleural effusion".
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from models.rules.modifiers import MODIFIERS
 from models.rules.precedence import BACKEND, Hit, resolve
 from models.rules.rule import Rule
 from models.rules.sections import read_regions
+from models.rules.spans import widen
 from models.settings import BackendSettings
 
 # A trigger after its mention reaches back at most this far (characters): "pneumothorax or
@@ -47,9 +62,15 @@ _LEXICON = CombinedPattern(LEXICON)
 _TRIGGERS = CombinedPattern(MODIFIERS + LATERALITY_RULES)
 _SCAN = MultiScan((_LEXICON, _TRIGGERS))
 # A clause ends at a full stop (not a decimal point nor "vs."), a semicolon, colon, "!" or a
-# line break. Written to begin with a character class, so the engine skips to candidates.
-_CLAUSE_END_RE = re.compile(r"[.;:!\n\r](?<!\d\.)(?<!\bvs\.)(?!(?<=\.)\d)")
+# line break. A list number's stop ("2. No effusion") ends a clause too, so a denial never
+# reaches back over the number into the item before it. Written to begin with a character
+# class, so the engine skips to candidates.
+_CLAUSE_END_RE = re.compile(r"[.;:!\n\r](?<!\bvs\.)(?!(?<=\.)\d)")
 _LIST_JOIN_RE = re.compile(r",|\band\b|\bor\b")
+# What joins two alternatives for one opacity: "atelectasis versus/or/vs./and/or consolidation".
+_ALTERNATIVE_RE = re.compile(
+    r"\s*(?:versus|vs\.?|or|and/or|/)\s*(?:(?:early|superimposed|developing|focal)\s+)?"
+)
 _OK = ParseOutcome.ok()
 
 
@@ -126,7 +147,18 @@ def _read_region(text: str, start: int, end: int) -> list[Hit]:
         side: Side | None = None
         if rule.label in _SIDED:
             side, span_start, span_end = _side(
-                position, mentions, sides, clause_start, clause_end, span_start, span_end
+                text, position, mentions, sides, clause_start, clause_end, span_start, span_end
+            )
+        if rule.kind == "finding":
+            previous_end = mentions[position - 1].end if position > 0 else clause_start
+            next_start = mentions[position + 1].start if position + 1 < len(mentions) else clause_end
+            span_start, span_end = widen(
+                text,
+                span_start,
+                span_end,
+                mention.end,
+                max(clause_start, previous_end),
+                min(clause_end, next_start),
             )
         hits.append(Hit(rule.label, status, span_start, span_end, rule_id, side))
     return hits
@@ -192,6 +224,7 @@ def _context(
 
 
 def _side(
+    text: str,
     position: int,
     mentions: list[_Match],
     sides: list[tuple[int, int, Side]],
@@ -209,6 +242,13 @@ def _side(
     next_start = mentions[position + 1].start if position + 1 < len(mentions) else clause_end
     low = max(clause_start, previous_end, mention.start - BEFORE_WINDOW)
     found = [s for s in sides if low <= s[0] and s[1] <= mention.end]
+    if not found and position > 0 and _is_alternative(text, mentions[position - 1], mention):
+        # "Left basilar atelectasis versus consolidation": an alternative offered for the same
+        # opacity shares the side named before the first alternative.
+        previous = mentions[position - 1]
+        before_previous = mentions[position - 2].end if position > 1 else clause_start
+        low = max(clause_start, before_previous, previous.start - BEFORE_WINDOW)
+        found = [s for s in sides if low <= s[0] and s[1] <= previous.start]
     if not found:
         high = min(clause_end, next_start, mention.end + AFTER_WINDOW)
         found = [s for s in sides if mention.end <= s[0] and s[1] <= high]
@@ -216,3 +256,11 @@ def _side(
         return None, span_start, span_end
     side = combine({s[2] for s in found})
     return side, min(span_start, found[0][0]), max(span_end, found[-1][1])
+
+
+def _is_alternative(text: str, previous: _Match, mention: _Match) -> bool:
+    """Whether ``previous`` is offered as another reading of the same finding: a non-canonical
+    abnormality or the same label, joined by "versus", "or", "vs." or "/"."""
+    if previous.rule.kind != "other" and previous.rule.label != mention.rule.label:
+        return False
+    return _ALTERNATIVE_RE.fullmatch(text, previous.end, mention.start) is not None

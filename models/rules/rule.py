@@ -20,7 +20,8 @@ from audit.schema import Status
 # - mask: hides a trigger word inside it ("to suggest") and is otherwise transparent;
 # - drop: the mentions in its scope are not statements about the label ("no new ...");
 # - term: ends the scope of every trigger ("but", "however");
-# - section / side: report headers and side words (``sections``, ``laterality``).
+# - section / side: report headers and side words (``sections``, ``laterality``);
+# - descriptor / place: words a span reaches over before and after its mention (``spans``).
 Kind = Literal[
     "finding",
     "statement",
@@ -36,6 +37,8 @@ Kind = Literal[
     "term",
     "section",
     "side",
+    "descriptor",
+    "place",
 ]
 
 

@@ -20,9 +20,10 @@ from models.rules.modifiers import MODIFIERS
 from models.rules.parser import RulesParser
 from models.rules.rule import Rule
 from models.rules.sections import SECTION_RULES
+from models.rules.spans import SPAN_RULES
 
 GOLDEN = json.loads((Path(__file__).parent / "rules_golden.json").read_text(encoding="utf-8"))["cases"]
-ALL_RULES: tuple[Rule, ...] = LEXICON + MODIFIERS + SECTION_RULES + LATERALITY_RULES
+ALL_RULES: tuple[Rule, ...] = LEXICON + MODIFIERS + SECTION_RULES + LATERALITY_RULES + SPAN_RULES
 PARSER = RulesParser()
 
 
@@ -98,7 +99,10 @@ def test_rule_is_documented(rule: Rule) -> None:
     assert (bool(rule.comment.strip()), bool(rule.example.strip()), bool(rule.expect)) == (True, True, True)
 
 
-@pytest.mark.parametrize("rule", LEXICON + MODIFIERS, ids=[rule.id for rule in LEXICON + MODIFIERS])
+_SCANNED = LEXICON + MODIFIERS + LATERALITY_RULES + SPAN_RULES
+
+
+@pytest.mark.parametrize("rule", _SCANNED, ids=[rule.id for rule in _SCANNED])
 def test_rule_pattern_is_lower_case(rule: Rule) -> None:
     # The combined scan matches lower-cased text without IGNORECASE (see models.rules.combined).
     without_escapes = re.sub(r"\\.", "", rule.pattern)
@@ -110,3 +114,15 @@ def test_rule_pattern_is_lower_case(rule: Rule) -> None:
 )
 def test_lexicon_rule_names_its_label(rule: Rule) -> None:
     assert rule.label is not None
+
+
+def _span_of(draft: str, label: str) -> str | None:
+    item = PARSER.parse(draft).get(label)  # type: ignore[arg-type]
+    return item.span if item else None
+
+
+@pytest.mark.parametrize("rule", SPAN_RULES, ids=[rule.id for rule in SPAN_RULES])
+def test_span_rule_example_quotes_the_whole_phrase(rule: Rule) -> None:
+    # Each span rule's example is quoted whole, less its full stop.
+    label = rule.expect[0][0]
+    assert _span_of(rule.example, label) == rule.example.rstrip(".")

@@ -19,10 +19,14 @@ from bench.parser_openi import main as bench_main
 from models.registry import get_parser
 from models.rules.benchmark import (
     GOLD_FILE,
+    MESH_FILE,
+    BenchmarkDataError,
     KeywordBaseline,
     compose_draft,
+    failure_report,
     format_table,
     load_gold,
+    run_benchmark,
     score_reports,
     select_split,
 )
@@ -169,8 +173,10 @@ def test_first_span_keeps_the_first_mention() -> None:
 def test_normal_overruled_quotes_the_finding_and_names_both_rules() -> None:
     item = PARSER.parse("No acute cardiopulmonary process. Mild cardiomegaly.").get("no_finding")
     assert item is not None
+    # The quoted finding was "cardiomegaly"; the span policy (models/rules/spans.py) now keeps
+    # the severity word that describes it, so the finding's own phrase is "Mild cardiomegaly".
     assert (item.span, item.rule_id) == (
-        "cardiomegaly",
+        "Mild cardiomegaly",
         "PREC.FINDING_OVERRULES_NORMAL|MENTION.CARDIOMEGALY.NAME",
     )
 
@@ -371,6 +377,86 @@ def tiny_data(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# The MeSH coding of the same reports: CXR2's effusion is coded, and CXR4 is not coded at all.
+_TINY_MESH = [
+    ("CXR1", "normal", "0", "0", "0", "0", "0", "1"),
+    ("CXR2", "Pleural Effusion/left/small|Opacity/lung/base/left", "1", "0", "1", "0", "0", "0"),
+    ("CXR3", "normal", "0", "0", "0", "0", "0", "1"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def tiny_data_with_mesh(tiny_data: Path) -> Path:
+    with (tiny_data / MESH_FILE).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "uid", "mesh_major", "pleural_effusion", "pneumothorax", "lung_opacity_consolidation",
+                "nodule_mass", "cardiomegaly", "no_finding",
+            ]
+        )  # fmt: skip
+        writer.writerows(_TINY_MESH)
+    return tiny_data
+
+
+def test_mesh_gold_is_joined_by_uid(tiny_data_with_mesh: Path) -> None:
+    reports = {report.uid: report for report in load_gold(tiny_data_with_mesh)}
+    assert (reports["CXR2"].mesh, reports["CXR4"].mesh) == (
+        frozenset({"pleural_effusion", "lung_opacity"}),
+        None,
+    )
+
+
+def test_mesh_gold_scores_the_same_reports_against_its_own_labels(tiny_data_with_mesh: Path) -> None:
+    reports = select_split(load_gold(tiny_data_with_mesh), "test")
+    scores = score_reports(PARSER, reports, "test", gold="mesh")
+    opacity = scores.strict["lung_opacity"]
+    # CXR2's coded opacity is not in its text: 1 of 1 MeSH opacities missed.
+    assert (scores.gold, scores.scored, scores.skipped, opacity.tp, opacity.fn) == ("mesh", 2, 1, 0, 1)
+
+
+def test_report_without_mesh_coding_is_skipped_not_scored(tiny_data_with_mesh: Path) -> None:
+    scores = score_reports(PARSER, select_split(load_gold(tiny_data_with_mesh), "dev"), "dev", gold="mesh")
+    assert (scores.scored, scores.skipped) == (0, 1)
+
+
+def test_unknown_gold_is_a_named_error(tiny_data: Path) -> None:
+    with pytest.raises(BenchmarkDataError, match="unknown gold"):
+        score_reports(PARSER, load_gold(tiny_data), "test", gold="chexpert")
+
+
+def test_benchmark_without_mesh_file_keeps_the_negbio_table(tiny_data: Path) -> None:
+    result = run_benchmark(tiny_data, [PARSER], min_seconds=0.01)
+    assert (len(result.results), result.mesh_results) == (2, ())
+
+
+def test_benchmark_with_mesh_file_scores_both_golds(tiny_data_with_mesh: Path) -> None:
+    result = run_benchmark(tiny_data_with_mesh, [PARSER, KeywordBaseline()], min_seconds=0.01)
+    assert [(item.gold, item.split, item.parser) for item in result.mesh_results] == [
+        ("mesh", "test", "rules"),
+        ("mesh", "test", "keywords"),
+        ("mesh", "dev", "rules"),
+        ("mesh", "dev", "keywords"),
+    ]
+
+
+def test_failure_report_refuses_test_split_text(tiny_data: Path) -> None:
+    with pytest.raises(BenchmarkDataError, match="development reports only"):
+        failure_report(PARSER, load_gold(tiny_data))
+
+
+def test_failure_report_names_phrase_and_rule_of_a_false_positive(tiny_data: Path) -> None:
+    # CXR4 (dev) says "Cardiomegaly." and its gold agrees; a copy whose gold is empty is a
+    # false positive quoted with the rule that read it.
+    dev = select_split(load_gold(tiny_data), "dev")
+    wrong = [report.__class__(uid="X", split="other", draft=report.draft, gold=frozenset()) for report in dev]
+    text = failure_report(PARSER, wrong, golds=("negbio",))
+    assert ("cardiomegaly: 1 FP, 0 FN" in text, '"cardiomegaly" [MENTION.CARDIOMEGALY.NAME] x1' in text) == (
+        True,
+        True,
+    )
+
+
 def test_compose_draft_puts_sections_under_headers() -> None:
     assert compose_draft(" Clear. ", "Normal.") == "FINDINGS: Clear.\nIMPRESSION: Normal."
 
@@ -417,6 +503,18 @@ def test_cli_eval_parser_without_data_is_one_line_error(
 def test_bench_script_runs_on_given_data(tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = bench_main(["--data", str(tiny_data), "--seconds", "0.01"])
     assert (code, "throughput rules" in capsys.readouterr().out) == (0, True)
+
+
+def test_bench_script_prints_mesh_table_and_dev_failures(
+    tiny_data_with_mesh: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = bench_main(["--data", str(tiny_data_with_mesh), "--seconds", "0.01"])
+    out = capsys.readouterr().out
+    assert (code, "== split: test (gold: mesh) ==" in out, "where rules fails and why (dev split" in out) == (
+        0,
+        True,
+        True,
+    )
 
 
 # --- the real IU reports: nothing crashes ---------------------------------------------------
