@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audit.labels import DEFAULT_URGENT, Label
+from audit.schema import ComparePolicy
 
 Quantization = Literal["nf4", "int8", "bf16", "fp32"]
 PaddingSide = Literal["left", "right"]
@@ -204,3 +205,12 @@ def load_settings(
             f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def compare_policy(settings: BackendSettings | None = None) -> ComparePolicy:
+    """The comparator policy the settings ask for (today: the urgent list).
+
+    Without ``settings`` the layered settings (file, then environment) are read.
+    """
+    chosen = settings if settings is not None else load_settings()
+    return ComparePolicy(urgent_labels=chosen.urgent_labels)

@@ -27,6 +27,7 @@ from data.records import (
 )
 from data.store import Store
 from models.registry import get_grounder, get_parser
+from models.settings import compare_policy
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def audit_and_save(
     if draft_id is None:
         default = store.default_draft(case_id)
         draft_id = default.draft_id if default is not None else None
-    report = run_audit(case, grounder, parser, policy)
+    report = run_audit(case, grounder, parser, policy or compare_policy())
     saved = store.save_audit_run(
         case_id,
         report,

@@ -92,3 +92,10 @@ def test_an_invalid_value_is_a_settings_error_naming_the_field(tmp_path: Path, k
 def test_no_finding_cannot_be_urgent() -> None:
     with pytest.raises(ValueError, match="no_finding cannot be urgent"):
         BackendSettings(urgent_labels=("no_finding",))
+
+
+def test_the_comparator_policy_takes_the_configured_urgent_list() -> None:
+    from models.settings import BackendSettings, compare_policy
+
+    policy = compare_policy(BackendSettings(urgent_labels=("pleural_effusion",)))
+    assert policy.urgent_labels == ("pleural_effusion",)

@@ -140,3 +140,26 @@ def test_the_installed_console_script_runs_without_a_traceback(tmp_path: Path) -
     assert result.returncode == 2
     assert result.stderr.startswith("cxr-audit audit: findings file")
     assert "Traceback" not in result.stderr
+
+
+def test_the_urgent_list_comes_from_the_settings_unless_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps([{"label": "pleural_effusion", "box_2d": [0.6, 0.1, 0.9, 0.4]}]))
+    monkeypatch.setenv("CXR_AUDIT_URGENT_LABELS", "pleural_effusion")
+    _, out, _ = run_cli(capsys, "audit", "--findings", str(path), "--draft", "Right pleural effusion.")
+    assert [(f["type"], f["label"]) for f in json.loads(out)["flags"]] == [("URGENT", "pleural_effusion")]
+    _, out, _ = run_cli(
+        capsys, "audit", "--findings", str(path), "--draft", "Right effusion.", "--urgent", ""
+    )
+    assert json.loads(out)["flags"] == []
+
+
+def test_a_broken_settings_file_is_one_line_on_stderr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ptx_findings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CXR_AUDIT_CONFIG", str(tmp_path / "missing.toml"))
+    code, out, err = run_cli(capsys, "audit", "--findings", str(ptx_findings), "--draft", "No pneumothorax.")
+    assert (code, out) == (2, "")
+    assert "CXR_AUDIT_CONFIG names" in err and len(err.strip().splitlines()) == 1

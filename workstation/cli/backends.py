@@ -9,7 +9,7 @@ from audit.labels import FINDING_LABELS
 from audit.protocols import DraftParser, Grounder
 from audit.schema import ComparePolicy
 from models.registry import BackendUnavailableError, UnknownBackendError, get_grounder, get_parser
-from models.settings import BackendSettings, Quantization, SettingsError, load_settings
+from models.settings import BackendSettings, Quantization, SettingsError, compare_policy, load_settings
 from workstation.cli.errors import CliError
 
 
@@ -31,7 +31,8 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--urgent",
         default=None,
-        help="comma-separated urgent labels (default pneumothorax,nodule_mass; '' for none)",
+        help="comma-separated urgent labels ('' for none; default: the settings' urgent_labels, "
+        "pneumothorax,nodule_mass unless configured)",
     )
     group.add_argument(
         "--uncertain",
@@ -64,8 +65,13 @@ def settings_from(
 
 
 def policy_from(args: argparse.Namespace) -> ComparePolicy:
+    """The comparator policy: ``--urgent`` when given, else the settings' urgent list."""
     if args.urgent is None:
-        return ComparePolicy(uncertain_is_mention=args.uncertain == "mention")
+        try:
+            configured = compare_policy()
+        except SettingsError as error:
+            raise CliError(str(error)) from None
+        return configured.model_copy(update={"uncertain_is_mention": args.uncertain == "mention"})
     names = [name.strip() for name in args.urgent.split(",") if name.strip()]
     unknown = [name for name in names if name not in FINDING_LABELS]
     if unknown:
