@@ -106,6 +106,10 @@ BAD_INPUT = {
         ["audit", "--findings", "{findings}", "--draft", "x", "--urgent", "fracture"],
         "unknown urgent label(s) fracture",
     ),
+    "reference grounder on a bare image": (
+        ["audit", "--image", "{findings}", "--grounder", "reference", "--draft", "x"],
+        "a bare --image has none",
+    ),
     "malformed image size": (
         ["audit", "--findings", "{findings}", "--draft", "x", "--image-size", "big"],
         "--image-size must look like 1024x1024",

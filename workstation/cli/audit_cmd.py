@@ -73,6 +73,14 @@ def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]
 def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
     from data.images import ImageLoadError, load_image
 
+    if args.grounder == "reference":
+        # A bare image has no stored expert boxes: the audit would compare the draft with
+        # nothing and look clean.
+        raise CliError(
+            "the reference grounder reads expert boxes stored with a worklist case, and a bare "
+            "--image has none; use --findings FILE, or a model grounder (medgemma, openai)"
+        )
+
     try:
         loaded = load_image(args.image)
     except ImageLoadError as error:
