@@ -14,6 +14,7 @@ from audit.pipeline import draft_problem, run_audit
 from audit.schema import AuditReport
 from data.records import DraftRecord
 from data.store import Store
+from models.settings import compare_policy
 from workstation.services import DEFAULT_PARSER, Backends
 
 TEACHING_GROUNDER = "reference"
@@ -44,7 +45,9 @@ def audit_student_draft(store: Store, draft: DraftRecord, backends: Backends | N
     """The student's draft audited against the case's reference findings."""
     backends = backends or Backends()
     case = store.audit_case(draft.case_id, draft.draft_id)
-    report = run_audit(case, backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER))
+    report = run_audit(
+        case, backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER), compare_policy()
+    )
     return StudentAudit(draft=draft, report=report)
 
 
