@@ -462,8 +462,3 @@ def parse_draft_labels(raw: str, draft: str, backend: str) -> DraftReading:
         labels=ordered,
         outcome=ParseOutcome.from_repairs(log.repairs, raw, log.dropped),
     )
-
-
-def findings_from_json(value: Any, backend: str, image_size: tuple[int, int] | None = None) -> ImageReading:
-    """Read already-loaded findings JSON (a findings file) through the same handling."""
-    return parse_findings(json.dumps(value), backend, image_size)

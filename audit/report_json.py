@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.schema import AuditReport, DraftLabel, DraftReading, Flag, ImageFinding, ImageReading, ParseOutcome
+from audit.schema import AuditReport, DraftLabel, DraftReading, Flag, ImageFinding, ParseOutcome
 
 
 def outcome_notes(kind: str, outcome: ParseOutcome) -> list[str]:
@@ -63,16 +63,12 @@ def parse_json(reading: DraftReading) -> dict[str, Any]:
     }
 
 
-def image_notes(reading: ImageReading) -> list[str]:
-    return outcome_notes("grounding", reading.outcome)
-
-
 def audit_json(report: AuditReport) -> dict[str, Any]:
     """``cxr-audit audit``: {"flags", "image_findings", "draft_labels", "notes"}."""
     notes = [f"audit mode: {report.mode}"]
     notes.extend(report.warnings)
     if report.image is not None:
-        notes.extend(image_notes(report.image))
+        notes.extend(outcome_notes("grounding", report.image.outcome))
     if report.draft is not None:
         notes.extend(outcome_notes("draft parse", report.draft.outcome))
     return {
