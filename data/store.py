@@ -222,8 +222,7 @@ class Store(Database):
     def get_case(self, case_id: str) -> CaseRecord:
         row = self._read(
             lambda cur: cur.execute(
-                "SELECT case_id, image_id, image_path, width, height, source, view, is_phantom, metadata, "
-                "created_at, updated_at FROM cases WHERE case_id = ?",
+                f"SELECT {_CASE_COLUMNS} FROM cases WHERE case_id = ?",
                 [case_id],
             ).fetchone()
         )
@@ -242,8 +241,7 @@ class Store(Database):
             params.append(phantoms)
         rows = self._read(
             lambda cur: cur.execute(
-                "SELECT case_id, image_id, image_path, width, height, source, view, is_phantom, metadata, "
-                f"created_at, updated_at FROM cases WHERE {' AND '.join(where)} ORDER BY case_id",
+                f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} ORDER BY case_id",
                 params,
             ).fetchall()
         )
@@ -873,6 +871,10 @@ class Store(Database):
         return self._read(read)
 
 
+# Each column list is in the order its ``_..._from_row`` reads it.
+_CASE_COLUMNS = (
+    "case_id, image_id, image_path, width, height, source, view, is_phantom, metadata, created_at, updated_at"
+)
 _DRAFT_COLUMNS = (
     "draft_id, case_id, text, kind, author, corruption, corruption_label, expected_flags, metadata, "
     "created_at"

@@ -42,6 +42,7 @@ from models.settings import BackendSettings
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Reading)
+T = TypeVar("T")
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_S = 0.5
 
@@ -211,6 +212,29 @@ class _EndpointBackend:
         )
         return settle(reading, attempts), run
 
+    def _run_each(
+        self,
+        items: Sequence[T],
+        run_one: Callable[[T], tuple[R, RunRecord | None]],
+        progress: Callable[[int], None] | None,
+    ) -> list[R]:
+        """One request per item, in order.
+
+        ``last_runs`` keeps the record of every item that reached the endpoint; an item
+        ``run_one`` answered without a request (``None``) has none.
+        """
+        readings: list[R] = []
+        runs: list[RunRecord] = []
+        for item in items:
+            reading, run = run_one(item)
+            readings.append(reading)
+            if run is not None:
+                runs.append(run)
+            if progress is not None:
+                progress(1)
+        self.last_runs = tuple(runs)
+        return readings
+
 
 class OpenAIGrounder(_EndpointBackend):
     """The grounding prompt over an endpoint serving MedGemma (or its fine-tune)."""
@@ -228,27 +252,19 @@ class OpenAIGrounder(_EndpointBackend):
         self, cases: Sequence[AuditCase], progress: Callable[[int], None] | None = None
     ) -> list[ImageReading]:
         """Ground cases one request each (the server batches concurrent requests itself)."""
-        readings: list[ImageReading] = []
-        runs: list[RunRecord] = []
-        for case in cases:
-            try:
-                prepared: PreparedImage = prepare_image(case, self.settings.pad_to_square)
-            except (ValueError, OSError) as error:
-                readings.append(
-                    ImageReading(backend=self.name, outcome=ParseOutcome.failed(f"no usable image: {error}"))
-                )
-            else:
-                reading, run = self._run(
-                    grounding_messages(),
-                    partial(read_grounding, prepared=prepared, backend=self.name),
-                    png_data_url(prepared.image),
-                )
-                readings.append(reading)
-                runs.append(run)
-            if progress is not None:
-                progress(1)
-        self.last_runs = tuple(runs)
-        return readings
+        return self._run_each(cases, self._ground_one, progress)
+
+    def _ground_one(self, case: AuditCase) -> tuple[ImageReading, RunRecord | None]:
+        try:
+            prepared: PreparedImage = prepare_image(case, self.settings.pad_to_square)
+        except (ValueError, OSError) as error:
+            failed = ImageReading(backend=self.name, outcome=ParseOutcome.failed(f"no usable image: {error}"))
+            return failed, None
+        return self._run(
+            grounding_messages(),
+            partial(read_grounding, prepared=prepared, backend=self.name),
+            png_data_url(prepared.image),
+        )
 
 
 class OpenAIParser(_EndpointBackend):
@@ -266,17 +282,12 @@ class OpenAIParser(_EndpointBackend):
     def parse_batch(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[DraftReading]:
-        readings: list[DraftReading] = []
-        runs: list[RunRecord] = []
         thinking = self.ladder[0].enable_thinking
-        for text in texts:
-            reading, run = self._run(
+
+        def parse_one(text: str) -> tuple[DraftReading, RunRecord | None]:
+            return self._run(
                 parsing_messages(text, thinking),
                 partial(parse_draft_labels, draft=text, backend=self.name),
             )
-            readings.append(reading)
-            runs.append(run)
-            if progress is not None:
-                progress(1)
-        self.last_runs = tuple(runs)
-        return readings
+
+        return self._run_each(texts, parse_one, progress)

@@ -15,15 +15,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from audit.boxes import BoxResult
-from data.errors import ImportFormatError, UnsafePathError
+from audit.schema import Box
+from data.errors import ImageLoadError, ImportFormatError, UnsafePathError
 from data.images import IMAGE_SUFFIXES, ImageInfo, load_image, read_header
-from data.records import CaseImport, ReferenceFinding
+from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,13 @@ class ImportSummary(BaseModel):
             self.boxes_rejected += 1
         elif result.repairs:
             self.boxes_clipped += 1
+
+    def keep_box(self, result: BoxResult, example: str) -> Box | None:
+        """The converted box, counted; None (and the finding skipped, with why) when it was rejected."""
+        self.count_box(result)
+        if result.box is None:
+            self.skip(f"box rejected ({result.error})", example)
+        return result.box
 
     @property
     def skipped_total(self) -> int:
@@ -182,6 +190,37 @@ def check_image(path: Path, *, verify: bool) -> ImageInfo:
     if verify:
         return load_image(path).info
     return read_header(path)
+
+
+def readable_image(path: Path, summary: ImportSummary, *, verify: bool, example: str) -> ImageInfo | None:
+    """The image's header (see :func:`check_image`), or None with the skip recorded when it is unreadable."""
+    try:
+        return check_image(path, verify=verify)
+    except ImageLoadError as error:
+        summary.skip(f"unreadable image ({error.reason})", example)
+        return None
+
+
+def image_case(
+    path: Path,
+    info: ImageInfo,
+    *,
+    case_id: str,
+    source: str,
+    view: str | None,
+    metadata: dict[str, Any],  # checked by CaseRecord (JSON values, no patient identifiers)
+) -> CaseRecord:
+    """The case for an image file found on disk: every importer records its name, path and size alike."""
+    return CaseRecord(
+        case_id=case_id,
+        image_id=path.name,
+        image_path=str(path.resolve()),
+        width=info.width,
+        height=info.height,
+        source=source,
+        view=view,
+        metadata=metadata,
+    )
 
 
 def progress(items: Iterable[Path], *, desc: str, total: int, show: bool) -> Iterator[Path]:

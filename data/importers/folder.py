@@ -23,21 +23,22 @@ from typing import Any
 
 from audit.boxes import BoxResult, from_box_2d, from_pixel_xywh, from_pixel_xyxy, normalized_box
 from audit.labels import Label, canonical_label, map_source_label
-from data.errors import ImageLoadError, ImportFormatError, UnsafePathError
+from data.errors import ImportFormatError, UnsafePathError
 from data.importers.common import (
     BatchWriter,
     ImportSummary,
     as_dicts,
-    check_image,
     finish,
+    image_case,
     open_text,
     parse_float,
     progress,
     read_csv,
+    readable_image,
     resolve_inside,
     scan_images,
 )
-from data.records import DRAFT_KINDS, CaseImport, CaseRecord, ReferenceFinding
+from data.records import DRAFT_KINDS, CaseImport, ReferenceFinding
 from data.store import Store
 
 SOURCE = "reference:folder"
@@ -141,10 +142,8 @@ def import_folder(
             summary.skip("two images give the same case id", str(path.relative_to(images)))
             continue
         seen.add(case_id)
-        try:
-            info = check_image(path, verify=verify)
-        except ImageLoadError as error:
-            summary.skip(f"unreadable image ({error.reason})", str(path.relative_to(images)))
+        info = readable_image(path, summary, verify=verify, example=str(path.relative_to(images)))
+        if info is None:
             continue
         findings: list[ReferenceFinding] = []
         for item in by_path.get(path.resolve(), []):
@@ -158,27 +157,25 @@ def import_folder(
             except (TypeError, ValueError) as error:
                 summary.skip(f"unreadable box ({error})", f"{path.name} {name}")
                 continue
+            box = None
             if result is not None:
-                summary.count_box(result)
-                if result.box is None:
-                    summary.skip(f"box rejected ({result.error})", f"{path.name} {name}")
+                box = summary.keep_box(result, f"{path.name} {name}")
+                if box is None:
                     continue
             reader = str(item.get("reader") or "").strip() or None
             findings.append(
                 ReferenceFinding(
                     label=label,
-                    box=result.box if result else None,
+                    box=box,
                     source=SOURCE,
                     reader=reader,
                     source_label=name,
                 )
             )
-        case = CaseRecord(
+        case = image_case(
+            path,
+            info,
             case_id=case_id,
-            image_id=path.name,
-            image_path=str(path.resolve()),
-            width=info.width,
-            height=info.height,
             source="folder",
             view=info.view,
             metadata={"relative_path": str(path.relative_to(images))},

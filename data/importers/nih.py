@@ -29,19 +29,20 @@ from pathlib import Path
 
 from audit.boxes import from_pixel_xywh, scale_pixel_box
 from audit.labels import map_source_label, map_source_labels
-from data.errors import ImageLoadError, ImportFormatError
+from data.errors import ImportFormatError
 from data.importers.common import (
     BatchWriter,
     ImportSummary,
     as_dicts,
-    check_image,
     finish,
+    image_case,
     parse_float,
     progress,
     read_csv,
+    readable_image,
     scan_images,
 )
-from data.records import CaseImport, CaseRecord, ReferenceFinding
+from data.records import CaseImport, ReferenceFinding
 from data.store import Store
 
 log = logging.getLogger(__name__)
@@ -187,10 +188,8 @@ def import_nih(
             summary.skip("same image name twice in the folder", str(path.relative_to(images)))
             continue
         seen.add(case_id)
-        try:
-            info = check_image(path, verify=verify)
-        except ImageLoadError as error:
-            summary.skip(f"unreadable image ({error.reason})", path.name)
+        info = readable_image(path, summary, verify=verify, example=path.name)
+        if info is None:
             continue
         findings: list[ReferenceFinding] = []
         for row in by_image.get(path.name, []):
@@ -201,12 +200,9 @@ def import_nih(
             box = None
             if row.xywh is not None:
                 scaled = scale_pixel_box(row.xywh, row.original_size, info.size)
-                result = from_pixel_xywh(*scaled, info.size)
-                summary.count_box(result)
-                if result.box is None:
-                    summary.skip(f"box rejected ({result.error})", f"{path.name} {row.label}")
+                box = summary.keep_box(from_pixel_xywh(*scaled, info.size), f"{path.name} {row.label}")
+                if box is None:
                     continue
-                box = result.box
             findings.append(
                 ReferenceFinding(label=label, box=box, source=SOURCE_NAMES[row.table], source_label=row.label)
             )
@@ -217,12 +213,10 @@ def import_nih(
             metadata["image_labels"] = list(kept)
             metadata["image_labels_dropped"] = dropped
         view = (label_row.view if label_row else None) or info.view
-        case = CaseRecord(
+        case = image_case(
+            path,
+            info,
             case_id=case_id,
-            image_id=path.name,
-            image_path=str(path.resolve()),
-            width=info.width,
-            height=info.height,
             source="nih",
             view=view,
             metadata=metadata,  # type: ignore[arg-type]

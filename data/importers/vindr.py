@@ -16,19 +16,19 @@ from pathlib import Path
 
 from audit.boxes import from_pixel_xyxy, scale_pixel_box
 from audit.labels import map_source_label
-from data.errors import ImageLoadError
 from data.importers.common import (
     BatchWriter,
     ImportSummary,
     as_dicts,
-    check_image,
     finish,
+    image_case,
     parse_float,
     progress,
     read_csv,
+    readable_image,
     scan_images,
 )
-from data.records import CaseImport, CaseRecord, ReferenceFinding
+from data.records import CaseImport, ReferenceFinding
 from data.store import Store
 
 SOURCE = "reference:VinDr-CXR"
@@ -59,10 +59,8 @@ def import_vindr(
             summary.skip("same image id twice in the folder", path.name)
             continue
         seen.add(path.stem)
-        try:
-            info = check_image(path, verify=verify)
-        except ImageLoadError as error:
-            summary.skip(f"unreadable image ({error.reason})", path.name)
+        info = readable_image(path, summary, verify=verify, example=path.name)
+        if info is None:
             continue
         findings: list[ReferenceFinding] = []
         seen_findings: set[tuple[object, ...]] = set()
@@ -83,12 +81,9 @@ def import_vindr(
                         (x0, y0, x1 - x0, y1 - y0), (int(width), int(height)), info.size
                     )
                     x1, y1 = x0 + w, y0 + h
-                result = from_pixel_xyxy(x0, y0, x1, y1, info.size)
-                summary.count_box(result)
-                if result.box is None:
-                    summary.skip(f"box rejected ({result.error})", f"{path.stem} {name}")
+                box = summary.keep_box(from_pixel_xyxy(x0, y0, x1, y1, info.size), f"{path.stem} {name}")
+                if box is None:
                     continue
-                box = result.box
             key = (label, box, reader)
             if key in seen_findings:
                 continue  # two source classes mapping to one label with the same box and reader
@@ -96,12 +91,10 @@ def import_vindr(
             findings.append(
                 ReferenceFinding(label=label, box=box, source=SOURCE, reader=reader, source_label=name)
             )
-        case = CaseRecord(
+        case = image_case(
+            path,
+            info,
             case_id=path.stem,
-            image_id=path.name,
-            image_path=str(path.resolve()),
-            width=info.width,
-            height=info.height,
             source="vindr",
             view=info.view,
             metadata={"dataset": "VinDr-CXR", "readers": sorted({f.reader for f in findings if f.reader})},

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from audit.boxes import iou
+from audit.boxes import from_pixel_xyxy, iou
 from audit.schema import Box
 from data.errors import ImportFormatError, UnsafePathError
 from data.importers import nih
+from data.importers.common import ImportSummary, readable_image
 from data.importers.folder import import_folder
 from data.importers.nih import import_nih, torchxrayvision_file
 from data.importers.vindr import import_vindr
@@ -230,3 +231,37 @@ def test_the_shared_nih_images_import_with_their_boxes(store: Store, shared_data
     assert summary.findings + sum(summary.dropped_labels.values()) == 1235
     assert set(summary.findings_by_source) == {"reference:NIH", "reference:ChestX-Det"}
     assert store.stats().cases == 1080
+
+
+class TestSharedImportSteps:
+    """What every importer does with a box and an image file (``data.importers.common``)."""
+
+    def test_a_rejected_box_is_counted_and_its_finding_skipped_with_the_reason(self) -> None:
+        summary = ImportSummary(source="test")
+        box = summary.keep_box(from_pixel_xyxy(10, 10, 10, 50, (100, 100)), "img.png Mass")
+        assert box is None
+        assert (summary.boxes_rejected, summary.boxes_clipped) == (1, 0)
+        assert summary.skipped == {"box rejected (box has zero area: [0.1, 0.1, 0.1, 0.5])": 1}
+        assert summary.skipped_examples == {
+            "box rejected (box has zero area: [0.1, 0.1, 0.1, 0.5])": ["img.png Mass"]
+        }
+
+    def test_a_box_over_the_edge_is_clipped_counted_and_kept(self) -> None:
+        summary = ImportSummary(source="test")
+        box = summary.keep_box(from_pixel_xyxy(50, 50, 101, 90, (100, 100)), "img.png Mass")
+        assert box == Box(x0=0.5, y0=0.5, x1=1.0, y1=0.9)
+        assert (summary.boxes_rejected, summary.boxes_clipped, summary.skipped) == (0, 1, {})
+
+    def test_an_unreadable_image_is_skipped_with_the_reason(self, tmp_path: Path) -> None:
+        summary = ImportSummary(source="test")
+        empty = tmp_path / "empty.png"
+        empty.write_bytes(b"")
+        assert readable_image(empty, summary, verify=False, example="empty.png") is None
+        assert summary.skipped_examples == {"unreadable image (file is empty (0 bytes))": ["empty.png"]}
+
+    def test_a_readable_image_gives_its_header(self, tmp_path: Path) -> None:
+        summary = ImportSummary(source="test")
+        path = write_png(tmp_path / "ok.png", np.zeros((30, 40), dtype=np.uint8))
+        info = readable_image(path, summary, verify=True, example="ok.png")
+        assert info is not None and info.size == (40, 30)
+        assert summary.skipped == {}
