@@ -28,10 +28,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== bench.{name} ===", flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"bench.{name}")
+        saved_argv = sys.argv
+        # A benchmark whose main() parses sys.argv itself must not see this runner's arguments.
+        sys.argv = [f"python -m bench.{name}"]
         try:
             code = module.main([]) if _takes_argv(module) else module.main()
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else 1
+        finally:
+            sys.argv = saved_argv
         failures += bool(code)
         print(f"=== bench.{name}: exit {code or 0} in {time.perf_counter() - started:.1f} s", flush=True)
     return 1 if failures else 0
