@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from workstation import charts, evaluation, ui
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _acceptance_section(title: str, table: pd.DataFrame, column: str, key: str) -> None:
+    """One acceptance breakdown: its chart (once there are decisions) and the counts behind it."""
+    st.subheader(title)
+    if table["decisions"].sum() > 0:
+        st.altair_chart(
+            charts.acceptance_chart(table, column), key=f"ev_chart_{key}", height=charts.height(table)
+        )
+    st.dataframe(table, key=f"ev_{key}", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS)
+
 
 st.title("Evaluation")
 st.caption(
@@ -27,27 +43,9 @@ with ui.errors_shown():
     by_label = evaluation.acceptance(store, "label")
     columns = st.columns(2)
     with columns[0]:
-        st.subheader("By flag type")
-        if by_type["decisions"].sum() > 0:
-            st.altair_chart(
-                charts.acceptance_chart(by_type, "flag_type"),
-                key="ev_chart_type",
-                height=charts.height(by_type),
-            )
-        st.dataframe(
-            by_type, key="ev_type", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
-        )
+        _acceptance_section("By flag type", by_type, "flag_type", "type")
     with columns[1]:
-        st.subheader("By label")
-        if by_label["decisions"].sum() > 0:
-            st.altair_chart(
-                charts.acceptance_chart(by_label, "label"),
-                key="ev_chart_label",
-                height=charts.height(by_label),
-            )
-        st.dataframe(
-            by_label, key="ev_label", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
-        )
+        _acceptance_section("By label", by_label, "label", "label")
 
     columns = st.columns(2)
     with columns[0]:
