@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit.errors import ConfigMismatchError, EvaluationError, IntegrityError
 from audit.labels import Label
 from audit.metrics import (
     BOOTSTRAP_REPS,
@@ -70,18 +71,6 @@ MARKDOWN_FILE = "summary.md"
 CONFIG_FILE = "config.json"
 
 AuditFn = Callable[[AuditCase, Grounder, DraftParser, ComparePolicy], AuditReport]
-
-
-class EvaluationError(Exception):
-    """The evaluation cannot go on without losing track of items."""
-
-
-class IntegrityError(EvaluationError):
-    """The records do not account for every input item exactly once."""
-
-
-class ConfigMismatchError(EvaluationError):
-    """The output folder holds a run made with other settings; resuming would mix two runs."""
 
 
 class _Frozen(BaseModel):

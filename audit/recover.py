@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.boxes import from_box_2d
+from audit.errors import RecoveryError
 from audit.labels import LABELS, canonical_label, is_synonym
 from audit.schema import (
     DraftLabel,
@@ -62,10 +63,6 @@ class _Log:
     def drop(self, message: str) -> None:
         self.repairs.append(f"dropped {message}")
         self.dropped += 1
-
-
-class RecoveryError(ValueError):
-    """The text could not be read as the expected structure."""
 
 
 def strip_reasoning(raw: str) -> tuple[str, list[str], str | None]:

@@ -18,7 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.rules.benchmark import BenchmarkDataError, KeywordBaseline, format_table, run_benchmark
+from models.errors import BenchmarkDataError
+from models.rules.benchmark import KeywordBaseline, format_table, run_benchmark
 from models.rules.parser import RulesParser
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -13,15 +13,11 @@ from pathlib import Path
 from audit.protocols import AuditCase
 from audit.recover import parse_findings
 from audit.schema import ImageReading, ParseOutcome
-from models.registry import BackendUnavailableError
+from models.errors import FindingsFileError
 from models.settings import BackendSettings
 
 # A findings file is a small JSON document; anything larger is not one.
 MAX_FINDINGS_BYTES = 5_000_000
-
-
-class FindingsFileError(BackendUnavailableError):
-    """The findings file or folder is missing or unreadable."""
 
 
 class FindingsFileGrounder:

@@ -26,7 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from models.registry import PIP_NAMES, QUANTIZED, BackendSpec, BackendUnavailableError
+from models.errors import InsufficientMemoryError, MissingPackageError, ModelLoadError, NoCudaError
+from models.registry import PIP_NAMES, QUANTIZED, BackendSpec
 from models.settings import BackendSettings, Quantization
 
 log = logging.getLogger(__name__)
@@ -43,22 +44,6 @@ BYTES_PER_PARAM: dict[Quantization, float] = {
 # Working memory beyond the weights: CUDA context, activations, KV cache for one audit.
 WORKING_BYTES = int(0.75 * GIB)
 WORKING_FRACTION = 0.10
-
-
-class MissingPackageError(BackendUnavailableError):
-    """A package the model backend needs is not installed; the message says what to install."""
-
-
-class NoCudaError(BackendUnavailableError):
-    """No CUDA GPU is usable here and running on CPU was not allowed (or a GPU was asked for)."""
-
-
-class InsufficientMemoryError(BackendUnavailableError):
-    """The GPU (or RAM) has less free memory than loading the model needs."""
-
-
-class ModelLoadError(BackendUnavailableError):
-    """The weights, config or processor could not be loaded (wrong path, no access, bad files)."""
 
 
 def require(module: str) -> ModuleType:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from audit.protocols import AuditCase
 from audit.recover import parse_draft_labels
 from audit.schema import DraftReading, ImageReading, ParseOutcome
+from models.errors import EndpointResponseError, EndpointUnavailableError
 from models.generation import AttemptRecord, Generation, Reading, RunRecord, continue_ladder, record, settle
 from models.imaging import png_data_url
 from models.medgemma import PreparedImage, prepare_image, read_grounding
@@ -36,7 +37,7 @@ from models.prompts import (
     retry_ladder,
     with_correction,
 )
-from models.registry import BackendUnavailableError, spec_for
+from models.registry import spec_for
 from models.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,6 @@ R = TypeVar("R", bound=Reading)
 T = TypeVar("T")
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_S = 0.5
-
-
-class EndpointUnavailableError(BackendUnavailableError):
-    """The OpenAI-compatible endpoint could not be reached or kept failing."""
-
-
-class EndpointResponseError(BackendUnavailableError):
-    """The endpoint answered, but not with a chat completion (wrong URL, model name or key)."""
 
 
 def completions_url(endpoint: str) -> str:

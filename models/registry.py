@@ -13,6 +13,7 @@ from importlib.util import find_spec
 from typing import Any, Literal
 
 from audit.protocols import DraftParser, Grounder
+from models.errors import BackendUnavailableError, UnknownBackendError
 from models.settings import BackendSettings, Quantization, load_settings
 
 Kind = Literal["grounder", "parser"]
@@ -25,21 +26,6 @@ QUANTIZED: tuple[Quantization, ...] = ("nf4", "int8")  # bitsandbytes weights
 
 # Import names whose pip package is named differently.
 PIP_NAMES: dict[str, str] = {"PIL": "pillow"}
-
-
-class UnknownBackendError(KeyError):
-    """No backend of that kind has that name."""
-
-    def __init__(self, kind: Kind, name: str, valid: list[str]) -> None:
-        self.kind, self.name, self.valid = kind, name, valid
-        super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class BackendUnavailableError(RuntimeError):
-    """The backend exists but cannot run here (a package or the weights are missing)."""
 
 
 @dataclass(frozen=True)

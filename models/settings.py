@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from audit.labels import DEFAULT_URGENT, Label
 from audit.schema import ComparePolicy
+from models.errors import SettingsError
 
 Quantization = Literal["nf4", "int8", "bf16", "fp32"]
 PaddingSide = Literal["left", "right"]
@@ -43,10 +44,6 @@ ENV_PREFIX = "CXR_AUDIT_"
 CONFIG_ENV = "CXR_AUDIT_CONFIG"
 # The smallest token budget that leaves room for a reasoning trace and the answer after it.
 MIN_THINKING_TOKENS = 512
-
-
-class SettingsError(ValueError):
-    """The settings file or environment holds a value the auditor cannot use."""
 
 
 class BackendSettings(BaseModel):

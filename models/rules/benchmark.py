@@ -34,6 +34,7 @@ from audit.labels import FINDING_LABELS, LABELS, Label
 from audit.metrics import f1, ratio
 from audit.protocols import DraftParser
 from audit.schema import DraftLabel, DraftReading, ParseOutcome
+from models.errors import BenchmarkDataError
 
 GOLD_FILE = Path("reports") / "iu_openi" / "iu_reports_with_negbio_gold_canonical.csv"
 GOLD_COLUMNS: dict[Label, str] = {
@@ -47,10 +48,6 @@ GOLD_COLUMNS: dict[Label, str] = {
 SPLITS: dict[str, str] = {"test": "test", "dev": "other"}  # our name -> the CSV's split_negbio value
 MESH_FILE = Path("reports") / "iu_openi" / "iu_labels_from_mesh_major.csv"
 GOLDS = ("negbio", "mesh")
-
-
-class BenchmarkDataError(ValueError):
-    """The gold-standard file is missing or does not have the expected columns."""
 
 
 @dataclass(frozen=True)

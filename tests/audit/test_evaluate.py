@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from audit.errors import ConfigMismatchError, EvaluationError, IntegrityError
 from audit.evaluate import (
     MARKDOWN_FILE,
     SAMPLES_FILE,
     SUMMARY_FILE,
-    ConfigMismatchError,
     EvalConfig,
     EvalResult,
-    EvaluationError,
-    IntegrityError,
     evaluate,
     load_summary,
     read_records,

@@ -7,22 +7,25 @@ from pathlib import Path
 import pytest
 
 from models import loading
-from models.loading import (
-    GIB,
-    CudaInfo,
+from models.errors import (
+    BackendUnavailableError,
     InsufficientMemoryError,
-    LoadPlan,
-    MemoryEstimate,
     MissingPackageError,
     ModelLoadError,
     NoCudaError,
+)
+from models.loading import (
+    GIB,
+    CudaInfo,
+    LoadPlan,
+    MemoryEstimate,
     check_memory,
     estimate_memory,
     load_model,
     plan_load,
     require,
 )
-from models.registry import BackendUnavailableError, spec_for
+from models.registry import spec_for
 from models.settings import BackendSettings
 from tests.models.tiny_models import cpu_settings
 

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from audit.protocols import AuditCase
+from models.errors import EndpointResponseError, EndpointUnavailableError
 from models.openai_backend import (
-    EndpointResponseError,
-    EndpointUnavailableError,
     OpenAIGrounder,
     OpenAIParser,
     completions_url,

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from models import registry
+from models.errors import BackendUnavailableError, UnknownBackendError
 from models.registry import (
     MEDGEMMA_BASE_ID,
     MEDGEMMA_MODEL_ID,
     NEMOTRON_MODEL_ID,
     BackendSpec,
-    BackendUnavailableError,
-    UnknownBackendError,
     get_grounder,
     names,
     spec_for,

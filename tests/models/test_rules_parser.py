@@ -16,11 +16,11 @@ from audit.protocols import MAX_DRAFT_CHARS, DraftParser
 from audit.schema import Box, DraftReading, ImageFinding, ImageReading
 from audit.synth import synthesize
 from bench.parser_openi import main as bench_main
+from models.errors import BenchmarkDataError
 from models.registry import get_parser
 from models.rules.benchmark import (
     GOLD_FILE,
     MESH_FILE,
-    BenchmarkDataError,
     KeywordBaseline,
     compose_draft,
     failure_report,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.settings import BackendSettings, SettingsError, config_path, load_settings
+from models.errors import SettingsError
+from models.settings import BackendSettings, config_path, load_settings
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

@@ -167,3 +167,50 @@ def test_a_broken_settings_file_is_one_line_on_stderr(
     code, out, err = run_cli(capsys, "audit", "--findings", str(ptx_findings), "--draft", "No pneumothorax.")
     assert (code, out) == (2, "")
     assert "CXR_AUDIT_CONFIG names" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_typed_error_from_below_reaches_main_as_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    image = tmp_path / "scan.png"
+    image.write_bytes(b"not a png")
+    code, out, err = run_cli(capsys, "audit", "--image", str(image), "--draft", "x")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"cxr-audit audit: cannot load image {image}")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def _boom(*_: object, **__: object) -> None:
+    raise TypeError("unsupported operand")
+
+
+def test_an_unexpected_error_is_one_line_asking_for_a_bug_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workstation.cli import parse_cmd
+
+    monkeypatch.delenv("CXR_AUDIT_DEBUG", raising=False)
+    monkeypatch.setattr(parse_cmd, "parse", _boom)
+    code, out, err = run_cli(capsys, "parse", "--text", "No pneumothorax.")
+    assert (code, out) == (1, "")
+    assert err.startswith("cxr-audit parse: unexpected error TypeError: unsupported operand.")
+    assert "please report it" in err and "--debug" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_debug_adds_the_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    from workstation.cli import parse_cmd
+
+    monkeypatch.setattr(parse_cmd, "parse", _boom)
+    argv = ["parse", "--text", "x"]
+    if how == "flag":
+        argv.insert(0, "--debug")
+    else:
+        monkeypatch.setenv("CXR_AUDIT_DEBUG", "1")
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
+    assert err.splitlines()[-1].startswith("cxr-audit parse: unexpected error TypeError")

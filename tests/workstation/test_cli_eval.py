@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from audit.evaluate import MARKDOWN_FILE, SAMPLES_FILE, SUMMARY_FILE
 from audit.schema import Box, ImageFinding
+from data.errors import DatabaseLockedError
 from data.records import CaseRecord
 from data.store import Store
 from workstation.cli.main import main
@@ -165,6 +167,31 @@ def test_resuming_with_another_seed_is_refused_in_one_line(
     code, _, stderr = run_cli(capsys, "eval", "--db", str(db), "--out", str(out), "--seed", "9", "--no-store")
     assert code != 0
     assert stderr.count("\n") == 1 and "other settings" in stderr
+
+
+def test_a_run_that_cannot_be_stored_says_its_files_are_safe(
+    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = Store.open
+
+    def open_once(*args: Any, **kwargs: Any) -> Store:
+        # The cases are read through the first open; storing the run finds the file locked.
+        monkeypatch.setattr(Store, "open", _locked)
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(Store, "open", open_once)
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli(capsys, "eval", "--db", str(db), "--out", str(out), "--bootstrap", "0")
+    assert code != 0 and (out / SUMMARY_FILE).is_file() and "scored 12 of 12" in stdout
+    assert stderr.startswith(
+        f"cxr-audit eval: the evaluation finished and its files are in {out}, but storing the run "
+        f"failed: the audit database {db} is in use by process 4242"
+    )
+    assert stderr.count("\n") == 1
+
+
+def _locked(path: Any, *_: Any, **__: Any) -> Store:
+    raise DatabaseLockedError(path, 4242)
 
 
 def test_a_file_that_is_not_a_database_is_one_line(

@@ -11,7 +11,7 @@ import pytest
 
 from data.errors import DatabaseLockedError, ImageLoadError, WriteConflictError
 from data.store import Store
-from models.registry import BackendUnavailableError, UnknownBackendError
+from models.errors import BackendUnavailableError, UnknownBackendError
 from tests.workstation.conftest import seed_store
 from workstation import evaluation, exports, messages, model_status, services
 

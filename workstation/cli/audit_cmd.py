@@ -9,11 +9,10 @@ from pathlib import Path
 from audit.pipeline import draft_problem, run_audit
 from audit.protocols import AuditCase
 from audit.report_json import audit_json
+from models.registry import get_grounder, get_parser
 from workstation.cli.backends import (
     add_model_options,
     add_policy_options,
-    build_grounder,
-    build_parser,
     policy_from,
     settings_from,
 )
@@ -71,7 +70,7 @@ def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]
 
 
 def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
-    from data.images import ImageLoadError, load_image
+    from data.images import load_image
 
     if args.grounder == "reference":
         # A bare image has no stored expert boxes: the audit would compare the draft with
@@ -81,10 +80,7 @@ def _image_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
             "--image has none; use --findings FILE, or a model grounder (medgemma, openai)"
         )
 
-    try:
-        loaded = load_image(args.image)
-    except ImageLoadError as error:
-        raise CliError(str(error)) from None
+    loaded = load_image(args.image)
     case = AuditCase(
         case_id=args.image.stem,
         draft=args.draft,
@@ -102,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     case, grounder_name, image_notes = _findings_case(args) if args.findings else _image_case(args)
     extra = {"findings_path": str(args.findings)} if args.findings else {}
-    grounder = build_grounder(grounder_name, settings_from(args, grounder_name, **extra))
-    draft_parser = build_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
+    grounder = get_grounder(grounder_name, settings_from(args, grounder_name, **extra))
+    draft_parser = get_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
     report = run_audit(case, grounder, draft_parser, policy)
     result = audit_json(report)
     result["notes"].extend(image_notes)

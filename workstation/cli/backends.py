@@ -6,10 +6,8 @@ import argparse
 from typing import Any, get_args
 
 from audit.labels import FINDING_LABELS
-from audit.protocols import DraftParser, Grounder
 from audit.schema import ComparePolicy
-from models.registry import BackendUnavailableError, UnknownBackendError, get_grounder, get_parser
-from models.settings import BackendSettings, Quantization, SettingsError, compare_policy, load_settings
+from models.settings import BackendSettings, Quantization, compare_policy, load_settings
 from workstation.cli.errors import CliError
 
 
@@ -58,20 +56,13 @@ def settings_from(
         "endpoint_url": getattr(args, "endpoint", None),
         **extra,
     }
-    try:
-        return load_settings(overrides, backend=backend)
-    except SettingsError as error:
-        raise CliError(str(error)) from None
+    return load_settings(overrides, backend=backend)
 
 
 def policy_from(args: argparse.Namespace) -> ComparePolicy:
     """The comparator policy: ``--urgent`` when given, else the settings' urgent list."""
     if args.urgent is None:
-        try:
-            configured = compare_policy()
-        except SettingsError as error:
-            raise CliError(str(error)) from None
-        return configured.model_copy(update={"uncertain_is_mention": args.uncertain == "mention"})
+        return compare_policy().model_copy(update={"uncertain_is_mention": args.uncertain == "mention"})
     names = [name.strip() for name in args.urgent.split(",") if name.strip()]
     unknown = [name for name in names if name not in FINDING_LABELS]
     if unknown:
@@ -79,17 +70,3 @@ def policy_from(args: argparse.Namespace) -> ComparePolicy:
             f"unknown urgent label(s) {', '.join(unknown)}; choose from {', '.join(FINDING_LABELS)}"
         )
     return ComparePolicy(urgent_labels=tuple(names), uncertain_is_mention=args.uncertain == "mention")  # type: ignore[arg-type]
-
-
-def build_parser(name: str, settings: BackendSettings) -> DraftParser:
-    try:
-        return get_parser(name, settings)
-    except (UnknownBackendError, BackendUnavailableError, ValueError, OSError) as error:
-        raise CliError(str(error)) from None
-
-
-def build_grounder(name: str, settings: BackendSettings) -> Grounder:
-    try:
-        return get_grounder(name, settings)
-    except (UnknownBackendError, BackendUnavailableError, ValueError, OSError) as error:
-        raise CliError(str(error)) from None

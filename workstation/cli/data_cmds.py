@@ -35,15 +35,11 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, body: Callable[[Any], int]) -> int:
-    """Open the store, run ``body``, and turn the data layer's typed errors into one CLI line."""
-    from data.errors import DataError
+    """Open the store for the command and run ``body`` with it."""
     from data.store import Store
 
-    try:
-        with Store.open(args.db, idle_release_s=0, lock_timeout_s=max(0.0, args.wait)) as store:
-            return body(store)
-    except DataError as error:
-        raise CliError(str(error), exit_code=1) from error
+    with Store.open(args.db, idle_release_s=0, lock_timeout_s=max(0.0, args.wait)) as store:
+        return body(store)
 
 
 def _existing_dir(value: str) -> Path:

@@ -18,18 +18,16 @@ from audit.evaluate import (
     SAMPLES_FILE,
     EvalConfig,
     EvalResult,
-    EvaluationError,
     evaluate,
     read_records,
 )
 from audit.protocols import AuditCase, Grounder
 from audit.simulated import NOISE_LEVELS, SimulatedGrounder
 from audit.synth import CORRUPTIONS, CorruptionKind
+from models.registry import get_grounder, get_parser
 from workstation.cli.backends import (
     add_model_options,
     add_policy_options,
-    build_grounder,
-    build_parser,
     policy_from,
     settings_from,
 )
@@ -139,27 +137,23 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: float) -> list[AuditCase]:
     """The worklist's cases in case id order, as the pipeline sees them (store closed after)."""
-    from data.errors import DataError
     from data.records import WorklistQuery
     from data.store import Store
 
-    try:
-        with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
-            case_ids: list[str] = []
-            page = 0
-            while limit is None or len(case_ids) < limit:
-                rows = store.worklist(
-                    WorklistQuery(source=source, sort="case_id", page=page, page_size=_PAGE)
-                ).rows
-                case_ids.extend(row.case_id for row in rows)
-                if len(rows) < _PAGE:
-                    break
-                page += 1
-            if limit is not None:
-                case_ids = case_ids[:limit]
-            return [store.audit_case(case_id) for case_id in case_ids]
-    except DataError as error:
-        raise CliError(str(error)) from None
+    with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
+        case_ids: list[str] = []
+        page = 0
+        while limit is None or len(case_ids) < limit:
+            rows = store.worklist(
+                WorklistQuery(source=source, sort="case_id", page=page, page_size=_PAGE)
+            ).rows
+            case_ids.extend(row.case_id for row in rows)
+            if len(rows) < _PAGE:
+                break
+            page += 1
+        if limit is not None:
+            case_ids = case_ids[:limit]
+        return [store.audit_case(case_id) for case_id in case_ids]
 
 
 def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, wait_s: float) -> int:
@@ -183,9 +177,9 @@ def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, w
                 note=note,
             )
     except DataError as error:
-        raise CliError(
-            f"the evaluation finished and its files are in {out}, but storing the run failed: {error}"
-        ) from None
+        # main prints the note first: the files are safe, only the database record is missing.
+        error.add_note(f"the evaluation finished and its files are in {out}, but storing the run failed")
+        raise
 
 
 def _grounder(args: argparse.Namespace) -> tuple[Grounder, str]:
@@ -195,11 +189,11 @@ def _grounder(args: argparse.Namespace) -> tuple[Grounder, str]:
         if not args.findings_dir.is_dir():
             raise CliError(f"--findings-dir {args.findings_dir} is not a folder")
         settings = settings_from(args, "findings-file", findings_path=str(args.findings_dir))
-        grounder = build_grounder("findings-file", settings)
+        grounder = get_grounder("findings-file", settings)
         label = f"findings-file({args.findings_dir})"
     else:
         name = args.grounder or "reference"
-        grounder = build_grounder(name, settings_from(args, name))
+        grounder = get_grounder(name, settings_from(args, name))
         label = name
     if args.noise is not None:
         simulated = SimulatedGrounder(grounder, NOISE_LEVELS[args.noise], seed=args.seed)
@@ -229,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
         )
     # Backends are built once the worklist is known to hold cases: a model backend loads weights.
     grounder, grounder_label = _grounder(args)
-    draft_parser = build_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
+    draft_parser = get_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
     config = EvalConfig(
         grounder=grounder_label,
         parser=args.parser,
@@ -245,18 +239,15 @@ def run(args: argparse.Namespace) -> int:
     with _progress(
         len(cases) * len(corruptions), min(already, len(cases) * len(corruptions)), args.no_progress
     ) as bar:
-        try:
-            result = evaluate(
-                cases,
-                grounder,
-                draft_parser,
-                config,
-                out_dir=args.out,
-                on_record=lambda _: bar.update(),
-                batch_size=args.batch_size,
-            )
-        except EvaluationError as error:
-            raise CliError(str(error)) from None
+        result = evaluate(
+            cases,
+            grounder,
+            draft_parser,
+            config,
+            out_dir=args.out,
+            on_record=lambda _: bar.update(),
+            batch_size=args.batch_size,
+        )
     print(_markdown(args.out), end="")
     if not args.no_store:
         eval_id = store_run(args.db, result, args.out, args.note, args.wait)
@@ -265,10 +256,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _already_done(out: Path) -> int:
-    try:
-        return len(read_records(out / SAMPLES_FILE))
-    except EvaluationError as error:
-        raise CliError(str(error)) from None
+    return len(read_records(out / SAMPLES_FILE))
 
 
 def _markdown(out: Path) -> str:

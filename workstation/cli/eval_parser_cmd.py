@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workstation.cli.backends import add_model_options, build_parser, settings_from
+from models.registry import get_parser
+from workstation.cli.backends import add_model_options, settings_from
 from workstation.cli.errors import CliError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -34,16 +35,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.rules.benchmark import BenchmarkDataError, KeywordBaseline, format_table, run_benchmark
+    from models.rules.benchmark import KeywordBaseline, format_table, run_benchmark
 
     if args.seconds <= 0:
         raise CliError("--seconds must be positive")
-    draft_parser = build_parser(args.parser, settings_from(args, args.parser))
+    draft_parser = get_parser(args.parser, settings_from(args, args.parser))
     splits = ("test", "dev") if args.split == "both" else (args.split,)
-    try:
-        result = run_benchmark(args.data, [draft_parser, KeywordBaseline()], splits, min_seconds=args.seconds)
-    except BenchmarkDataError as error:
-        raise CliError(f"{error} (pass --data with the shared data folder)") from None
+    result = run_benchmark(args.data, [draft_parser, KeywordBaseline()], splits, min_seconds=args.seconds)
     print(f"data: {result.data_file}")
     print(format_table(result.results))
     return 0

@@ -8,7 +8,8 @@ import sys
 
 from audit.pipeline import draft_problem, parse
 from audit.report_json import parse_json
-from workstation.cli.backends import add_model_options, build_parser, settings_from
+from models.registry import get_parser
+from workstation.cli.backends import add_model_options, settings_from
 from workstation.cli.errors import CliError
 
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         problem = draft_problem(args.text)
         if problem:
             raise CliError(problem)
-    draft_parser = build_parser(args.parser, settings_from(args, args.parser))
+    draft_parser = get_parser(args.parser, settings_from(args, args.parser))
     drafts = [args.text] if args.text is not None else sys.stdin.read().splitlines()
     for draft in drafts:
         # Every input line gets one output line, so outputs stay aligned with inputs;
