@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from audit.errors import ConfigMismatchError, EvaluationError, IntegrityError
 from audit.labels import Label
@@ -48,6 +48,8 @@ from audit.schema import (
     Box,
     ComparePolicy,
     DraftReading,
+    ExpectedFlag,
+    Frozen,
     ImageFinding,
     ImageReading,
     OutcomeStatus,
@@ -57,7 +59,6 @@ from audit.schema import (
 from audit.synth import (
     CORRUPTIONS,
     CorruptionKind,
-    ExpectedFlag,
     Mention,
     SyntheticDraft,
     synthesize,
@@ -71,10 +72,6 @@ MARKDOWN_FILE = "summary.md"
 CONFIG_FILE = "config.json"
 
 AuditFn = Callable[[AuditCase, Grounder, DraftParser, ComparePolicy], AuditReport]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _OncePerCase:
@@ -135,7 +132,7 @@ class _Prefetched:
 # --- per-sample records -----------------------------------------------------------------------
 
 
-class FindingRow(_Frozen):
+class FindingRow(Frozen):
     label: Label
     box: tuple[float, float, float, float] | None = None  # normalized x0, y0, x1, y1, 4 decimals
     score: float | None = None
@@ -154,14 +151,14 @@ class FindingRow(_Frozen):
         return Box(x0=x0, y0=y0, x1=x1, y1=y1)
 
 
-class ReadLabel(_Frozen):
+class ReadLabel(Frozen):
     label: Label
     status: Status
     side: Side | None = None
     span: str
 
 
-class SampleRecord(_Frozen):
+class SampleRecord(Frozen):
     """One synthetic draft audited: what was expected, what was raised, and what failed."""
 
     sample_id: str
@@ -267,7 +264,7 @@ def _error_record(case: AuditCase, synthetic: SyntheticDraft, error: Exception) 
     )
 
 
-class EvalConfig(_Frozen):
+class EvalConfig(Frozen):
     """Everything that decides a run's output; a resumed run must use the same."""
 
     grounder: str
@@ -338,24 +335,24 @@ def _chunks(cases: Iterable[AuditCase], size: int) -> Iterator[list[AuditCase]]:
 # --- the summary ------------------------------------------------------------------------------
 
 
-class FailedItem(_Frozen):
+class FailedItem(Frozen):
     sample_id: str
     reason: str
 
 
-class CorruptionCount(_Frozen):
+class CorruptionCount(Frozen):
     corruption: CorruptionKind
     n: int
     applicable: int
     not_applicable: int
 
 
-class Misread(_Frozen):
+class Misread(Frozen):
     text: str
     count: int
 
 
-class EvalSummary(_Frozen):
+class EvalSummary(Frozen):
     """A run's figures; every figure carries its N and its failures."""
 
     config: EvalConfig
@@ -546,7 +543,7 @@ def _check_config(out_dir: Path, config: EvalConfig) -> None:
         path.write_text(wanted, encoding="utf-8")
 
 
-class EvalResult(_Frozen):
+class EvalResult(Frozen):
     summary: EvalSummary
     records: tuple[SampleRecord, ...]
     n_resumed: int  # records found in the output folder and not run again

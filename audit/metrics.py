@@ -21,11 +21,11 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from audit.boxes import iou
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
-from audit.schema import FLAG_TYPES, Box, FlagType
+from audit.schema import FLAG_TYPES, Box, FlagType, Frozen
 
 FailedAs = Literal["excluded", "silence"]
 FlagKey = tuple[FlagType, Label]
@@ -61,11 +61,7 @@ def _ratio_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator == 0, np.nan, numerator / np.where(denominator == 0, 1, denominator))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Figure(_Frozen):
+class Figure(Frozen):
     """One reported number, with what it was computed from and what could not be scored."""
 
     name: str
@@ -110,7 +106,7 @@ def _count(value: float) -> str:
 # --- per-sample scores ------------------------------------------------------------------------
 
 
-class AuditSampleScore(_Frozen):
+class AuditSampleScore(Frozen):
     """Expected vs produced flags for one synthetic draft."""
 
     sample_id: str
@@ -146,12 +142,12 @@ def score_audit_sample(
     )
 
 
-class BoxMatch(_Frozen):
+class BoxMatch(Frozen):
     label: Label
     iou: float
 
 
-class GroundingSampleScore(_Frozen):
+class GroundingSampleScore(Frozen):
     """Reference vs predicted findings for one image: label presence and one-to-one box matches."""
 
     case_id: str
@@ -245,7 +241,7 @@ def _interval(replicates: np.ndarray | None) -> tuple[float, float]:
     return float(low), float(high)
 
 
-class _Counts(_Frozen):
+class _Counts(Frozen):
     n_input: int
     n_scored: int
     n_failed: int
@@ -326,12 +322,12 @@ def _counts(failed: Sequence[bool], failed_as: FailedAs) -> tuple[_Counts, np.nd
     ), included
 
 
-class FlagTypeMetrics(_Frozen):
+class FlagTypeMetrics(Frozen):
     precision: Figure
     recall: Figure
 
 
-class AuditMetrics(_Frozen):
+class AuditMetrics(Frozen):
     """Audit precision and recall per flag type, and URGENT recall per urgent label."""
 
     per_type: dict[FlagType, FlagTypeMetrics]
@@ -366,13 +362,13 @@ def aggregate_audit(
     return AuditMetrics(per_type=per_type, urgent_recall=urgent)
 
 
-class LabelPresence(_Frozen):
+class LabelPresence(Frozen):
     precision: Figure
     recall: Figure
     f1: Figure
 
 
-class GroundingMetrics(_Frozen):
+class GroundingMetrics(Frozen):
     """Image-level label presence and box agreement of a grounder against the reference."""
 
     presence: dict[Label, LabelPresence]

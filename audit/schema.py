@@ -22,11 +22,13 @@ AuditMode = Literal["full", "image_only", "draft_only", "none"]
 FLAG_TYPES: tuple[FlagType, ...] = ("URGENT", "MISSING", "LATERALITY", "UNSUPPORTED")
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
+    """The base of every internal record: immutable once made, and no field it does not declare."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Box(_Frozen):
+class Box(Frozen):
     """A box in normalized image coordinates: x to the right, y down, each in 0–1."""
 
     x0: float = Field(ge=0.0, le=1.0)
@@ -59,7 +61,7 @@ class Box(_Frozen):
         return [round(v, 4) for v in (self.x0, self.y0, self.x1, self.y1)]
 
 
-class ParseOutcome(_Frozen):
+class ParseOutcome(Frozen):
     """What became of one model generation (or one draft): ok, recovered with repairs, or failed.
 
     ``repairs`` lists every change made to read it, including items dropped and why.
@@ -100,7 +102,7 @@ class ParseOutcome(_Frozen):
         return cls(status="recovered", repairs=tuple(repairs), raw=raw, dropped_items=dropped)
 
 
-class ImageFinding(_Frozen):
+class ImageFinding(Frozen):
     """One finding the image grounder (or an expert) placed on the image."""
 
     label: Label
@@ -110,7 +112,7 @@ class ImageFinding(_Frozen):
     box_scale: BoxScale | None = None  # how the grounder's box_2d was read, when it had one
 
 
-class ImageReading(_Frozen):
+class ImageReading(Frozen):
     """Everything the grounder said about one image."""
 
     backend: str
@@ -124,7 +126,7 @@ class ImageReading(_Frozen):
         return self.outcome.status == "failed"
 
 
-class DraftLabel(_Frozen):
+class DraftLabel(Frozen):
     """One label the draft parser read, with the verbatim phrase that decided it.
 
     ``start``/``end`` are character offsets into the draft; they are None only when a
@@ -153,7 +155,7 @@ class DraftLabel(_Frozen):
         return self
 
 
-class DraftReading(_Frozen):
+class DraftReading(Frozen):
     """Everything the draft parser read from one draft: at most one entry per label."""
 
     backend: str
@@ -185,7 +187,7 @@ class DraftReading(_Frozen):
         return None
 
 
-class ComparePolicy(_Frozen):
+class ComparePolicy(Frozen):
     """The comparator's configurable choices."""
 
     urgent_labels: tuple[Label, ...] = DEFAULT_URGENT
@@ -203,7 +205,7 @@ class ComparePolicy(_Frozen):
         return value
 
 
-class Flag(_Frozen):
+class Flag(Frozen):
     """One discrepancy for a reviewer to look at again, with its provenance."""
 
     type: FlagType
@@ -231,7 +233,15 @@ class Flag(_Frozen):
         return self.draft_label.span if self.draft_label else None
 
 
-class AuditReport(_Frozen):
+class ExpectedFlag(Frozen):
+    """A flag the comparator should raise (a synthetic draft's corruption is built to cause it):
+    its type and label, nothing more."""
+
+    type: FlagType
+    label: Label
+
+
+class AuditReport(Frozen):
     """The comparator's verdict on one case, with both readings it was made from."""
 
     mode: AuditMode

@@ -10,19 +10,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from audit.labels import FINDING_LABELS
 from audit.protocols import AuditCase, Grounder
-from audit.schema import Box, ImageFinding, ImageReading
+from audit.schema import Box, Frozen, ImageFinding, ImageReading
 from audit.synth import stable_seed
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class GrounderNoise(_Frozen):
+class GrounderNoise(Frozen):
     """How a simulated grounder degrades the boxes it is given."""
 
     name: str

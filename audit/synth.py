@@ -30,11 +30,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
 from audit.boxes import patient_side
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
-from audit.schema import FLAG_TYPES, Box, FlagType, ImageFinding, Side, Status
+from audit.schema import FLAG_TYPES, Box, ExpectedFlag, FlagType, Frozen, ImageFinding, Side, Status
 
 CorruptionKind = Literal["none", "drop", "add", "flip_side"]
 CORRUPTIONS: tuple[CorruptionKind, ...] = get_args(CorruptionKind)
@@ -56,18 +56,7 @@ _CHEST_WIDTH_CM = 35.0
 _MASS_CM = 3.0
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ExpectedFlag(_Frozen):
-    """A flag the comparator should raise: its type and label, nothing more."""
-
-    type: FlagType
-    label: Label
-
-
-class Mention(_Frozen):
+class Mention(Frozen):
     """What one sentence of the draft says, so a parser's reading can be checked against it."""
 
     label: Label
@@ -76,7 +65,7 @@ class Mention(_Frozen):
     sentence: str
 
 
-class SyntheticDraft(_Frozen):
+class SyntheticDraft(Frozen):
     """One synthetic draft and the flags its corruption should produce."""
 
     case_id: str

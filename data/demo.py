@@ -24,8 +24,9 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
+from audit.schema import ExpectedFlag
 from data.phantoms import GENERATOR, DrawnFinding, PhantomFinding, PhantomSpec, draw_phantom
-from data.records import CaseImport, CaseRecord, ExpectedFlag, ReferenceFinding
+from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import MEMORY, Store, user_data_dir
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ import math
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
 from audit.labels import Label
-from audit.schema import AuditReport, Box, FlagType, ImageFinding
+from audit.schema import AuditReport, Box, ExpectedFlag, FlagType, Frozen, ImageFinding
 
 DraftKind = Literal["human", "synthetic", "student"]
 DecisionKind = Literal["accept", "dismiss"]
@@ -71,11 +71,7 @@ IDENTIFYING_KEYS: frozenset[str] = frozenset(
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CaseRecord(_Frozen):
+class CaseRecord(Frozen):
     """One case on the worklist: an image and what is known about it (no patient identifiers)."""
 
     case_id: str = Field(min_length=1, max_length=256)
@@ -105,7 +101,7 @@ class CaseRecord(_Frozen):
         return (self.width, self.height)
 
 
-class ReferenceFinding(_Frozen):
+class ReferenceFinding(Frozen):
     """An expert's finding stored with a case, with who drew it and the source's own label name."""
 
     label: Label
@@ -123,22 +119,14 @@ class ReferenceFinding(_Frozen):
         return cls(label=finding.label, box=finding.box, source=finding.source or "reference")
 
 
-class CaseImport(_Frozen):
+class CaseImport(Frozen):
     """A case with its complete reference findings, as importers hand them to the store."""
 
     case: CaseRecord
     findings: tuple[ReferenceFinding, ...] = ()
 
 
-class ExpectedFlag(_Frozen):
-    """A flag a synthetic draft is built to cause (its corruption's expected effect)."""
-
-    type: FlagType
-    label: Label
-    side: str | None = None
-
-
-class DraftRecord(_Frozen):
+class DraftRecord(Frozen):
     """A draft impression for a case, written by a person, a generator, or a student."""
 
     draft_id: int
@@ -153,14 +141,14 @@ class DraftRecord(_Frozen):
     created_at: datetime
 
 
-class SavedRun(_Frozen):
+class SavedRun(Frozen):
     """What saving an audit run returns: its id and the ids of its flags, in report order."""
 
     run_id: int
     flag_ids: tuple[int, ...]
 
 
-class StoredAudit(_Frozen):
+class StoredAudit(Frozen):
     """An audit run read back: the report rebuilt exactly, its flag ids, and its provenance."""
 
     run_id: int
@@ -183,7 +171,7 @@ class StoredAudit(_Frozen):
         return self
 
 
-class DecisionRecord(_Frozen):
+class DecisionRecord(Frozen):
     """One reviewer decision on one flag. Decisions are append-only; the latest one counts."""
 
     decision_id: int
@@ -197,7 +185,7 @@ class DecisionRecord(_Frozen):
     decided_at: datetime
 
 
-class ReviewerFinding(_Frozen):
+class ReviewerFinding(Frozen):
     """A box a reviewer drew on the image for a finding the audit missed."""
 
     finding_id: int
@@ -210,7 +198,7 @@ class ReviewerFinding(_Frozen):
     created_at: datetime
 
 
-class WorklistQuery(_Frozen):
+class WorklistQuery(Frozen):
     """Filters, sort and page of a worklist request. ``page`` counts from 0."""
 
     status: CaseStatus | None = None
@@ -225,7 +213,7 @@ class WorklistQuery(_Frozen):
     page_size: int = Field(default=50, ge=1, le=1000)
 
 
-class WorklistRow(_Frozen):
+class WorklistRow(Frozen):
     case_id: str
     image_id: str
     source: str
@@ -242,7 +230,7 @@ class WorklistRow(_Frozen):
     last_decision_at: datetime | None
 
 
-class Progress(_Frozen):
+class Progress(Frozen):
     """How far a worklist (all cases matching the filters, ignoring the status filter) has come."""
 
     total: int
@@ -255,7 +243,7 @@ class Progress(_Frozen):
         return f"{self.reviewed:,} of {self.total:,} reviewed"
 
 
-class WorklistPage(_Frozen):
+class WorklistPage(Frozen):
     rows: tuple[WorklistRow, ...]
     total: int  # cases matching every filter
     page: int
@@ -268,7 +256,7 @@ class WorklistPage(_Frozen):
         return max(1, math.ceil(self.total / self.page_size))
 
 
-class EvalRunRecord(_Frozen):
+class EvalRunRecord(Frozen):
     """One ``cxr-audit eval`` run: what ran, how many items were scored and failed, the summary."""
 
     eval_id: int
@@ -285,7 +273,7 @@ class EvalRunRecord(_Frozen):
     note: str | None = None
 
 
-class StoreStats(_Frozen):
+class StoreStats(Frozen):
     """Row counts per table, for the CLI and the Models/Export pages."""
 
     cases: int

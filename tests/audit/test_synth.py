@@ -8,7 +8,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from audit.synth import CORRUPTIONS, ExpectedFlag, SyntheticDraft, stable_seed, synthesize, synthesize_all
+from audit.schema import ExpectedFlag
+from audit.synth import CORRUPTIONS, SyntheticDraft, stable_seed, synthesize, synthesize_all
 from tests.audit.eval_fakes import HEART, LEFT_APEX, LEFT_LOWER, RIGHT_LOWER, RIGHT_UPPER, finding
 
 EFFUSION_RIGHT = (finding("pleural_effusion", RIGHT_LOWER),)  # box on the viewer's left

@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from audit.schema import Box
+from audit.schema import Box, ExpectedFlag
 from data.errors import (
     NotADatabaseError,
     SchemaTooNewError,
@@ -17,7 +17,7 @@ from data.errors import (
     UnknownRecordError,
 )
 from data.migrations import LATEST_VERSION
-from data.records import CaseImport, CaseRecord, ExpectedFlag, ReferenceFinding
+from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import ENV_DB, MEMORY, Store, resolve_db_path
 from tests.data.conftest import PTX_BOX, add_case, gradient, ptx_report, write_png
 
