@@ -2,7 +2,9 @@
 
 After the shared salvage (:mod:`audit.recover.json_salvage`), a grounder's answer may
 also be prose with ``label ... [a, b, c, d]`` pairs when it holds no JSON objects. Boxes
-are read by :func:`audit.boxes.from_box_2d`, which detects their scale.
+are read by :func:`audit.boxes.from_box_2d`, which detects their scale. A box that cannot
+be used (inverted, empty, outside the image, not four finite numbers) is rejected with its
+reason and the finding is kept without it.
 """
 
 from __future__ import annotations
@@ -98,7 +100,12 @@ def parse_findings(raw: str, backend: str, image_size: tuple[int, int] | None = 
             log.repair(f"item {index}: read box from key {'bbox' if 'bbox' in item else 'box'!r} as box_2d")
         result = from_box_2d(raw_box, image_size)
         if result.box is None:
-            log.drop(f"item {index} ({label}): {result.error}")
+            # A box that cannot be drawn loses the box, never the finding: dropping it would
+            # silence the finding's MISSING and URGENT flags.
+            log.repair(
+                f"item {index} ({label}): box rejected ({result.error}); the finding is kept without a box"
+            )
+            findings.append(ImageFinding(label=label, score=score, source=backend))
             continue
         log.repairs.extend(f"item {index}: {message}" for message in result.repairs)
         if result.scale == "pixel":

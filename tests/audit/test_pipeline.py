@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
+from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
 from audit.pipeline import run_audit
 from audit.protocols import MAX_DRAFT_CHARS, AuditCase, DraftParser, Grounder
+from audit.recover import parse_findings
 from audit.schema import DraftReading, ImageReading
-from tests.audit.factories import draft, failed_image, finding, image
+from tests.audit.factories import INVALID_BOX_2D, draft, failed_image, finding, image
 
 
 @dataclass
@@ -109,3 +113,19 @@ def test_an_enormous_draft_is_refused_with_its_length() -> None:
         f"the draft is {len(huge):,} characters long; the auditor reads at most {MAX_DRAFT_CHARS:,}"
     )
     assert report.draft.text == huge  # nothing the reviewer wrote is lost
+
+
+@pytest.mark.parametrize("label", FINDING_LABELS)
+@pytest.mark.parametrize("box_2d", [box for box, _ in INVALID_BOX_2D.values()], ids=INVALID_BOX_2D.keys())
+def test_a_finding_whose_box_was_rejected_still_raises_its_flags(label: Label, box_2d: str) -> None:
+    reading = parse_findings(f'[{{"label": "{label}", "box_2d": {box_2d}}}]', "findings-file")
+    report = run_audit(
+        AuditCase(case_id="c1", draft="Lungs are clear."),
+        FakeGrounder(reading),
+        FakeParser(draft("Lungs are clear.")),
+    )
+
+    expected = [("URGENT", label)] if label in DEFAULT_URGENT else []
+    assert [(flag.type, flag.label) for flag in report.flags] == [*expected, ("MISSING", label)]
+    assert all(flag.finding is not None and flag.box is None for flag in report.flags)
+    assert report.mode == "full"

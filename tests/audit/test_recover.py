@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from audit.labels import LABELS, Label
 from audit.recover import locate_span, parse_draft_labels, parse_findings, strip_reasoning
+from tests.audit.factories import INVALID_BOX_2D
 
 # (raw generation, expected outcome, expected [(label, [x0, y0, x1, y1])], a repair that must be listed)
 GROUNDER_OUTPUTS: dict[str, tuple[str, str, list[tuple[str, list[float] | None]], str | None]] = {
@@ -105,11 +107,12 @@ GROUNDER_OUTPUTS: dict[str, tuple[str, str, list[tuple[str, list[float] | None]]
         "dropped item 0: label 'rib_fracture' is not one of pleural_effusion, pneumothorax, lung_opacity, "
         "nodule_mass, cardiomegaly, no_finding",
     ),
-    "inverted box is dropped and counted": (
+    "an inverted box is rejected and its finding kept without it": (
         '[{"label": "nodule_mass", "box_2d": [0.5, 0.5, 0.2, 0.2]}, {"label": "no_finding"}]',
         "recovered",
-        [("no_finding", None)],
-        "dropped item 0 (nodule_mass): box is inverted (x1 < x0 or y1 < y0): [0.5, 0.5, 0.2, 0.2]",
+        [("nodule_mass", None), ("no_finding", None)],
+        "item 0 (nodule_mass): box rejected (box is inverted (x1 < x0 or y1 < y0): [0.5, 0.5, 0.2, 0.2]); "
+        "the finding is kept without a box",
     ),
     "prose with boxes and no JSON": (
         "There is a pleural effusion at [550, 100, 850, 400] and a nodule at [200, 600, 300, 700].",
@@ -181,13 +184,40 @@ def test_dropped_items_are_counted() -> None:
     assert "dropped item 1: it has no label" in outcome.repairs
 
 
-def test_a_pixel_box_without_the_image_size_is_dropped_with_the_reason() -> None:
+def test_a_pixel_box_without_the_image_size_is_rejected_with_the_reason() -> None:
     reading = parse_findings('[{"label": "pneumothorax", "box_2d": [100, 1100, 700, 1900]}]', "medgemma")
-    assert reading.outcome.status == "failed"
+    assert reading.outcome.status == "recovered"
+    assert [(f.label, f.box) for f in reading.findings] == [("pneumothorax", None)]
     assert reading.outcome.repairs == (
-        "dropped item 0 (pneumothorax): box [100.0, 1100.0, 700.0, 1900.0] is in pixels "
-        "but the image size is unknown",
+        "item 0 (pneumothorax): box rejected (box [100.0, 1100.0, 700.0, 1900.0] is in pixels "
+        "but the image size is unknown); the finding is kept without a box",
     )
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize(("box_2d", "reason"), INVALID_BOX_2D.values(), ids=INVALID_BOX_2D.keys())
+def test_an_invalid_box_loses_the_box_never_the_finding(label: Label, box_2d: str, reason: str) -> None:
+    reading = parse_findings(f'[{{"label": "{label}", "box_2d": {box_2d}}}]', "findings-file")
+
+    assert [(f.label, f.box) for f in reading.findings] == [(label, None)]
+    assert reading.outcome.status == "recovered"
+    assert reading.outcome.dropped_items == 0  # the item is kept; only its box is not
+    (rejection,) = reading.outcome.repairs
+    assert rejection.startswith(f"item 0 ({label}): box rejected (")
+    assert reason in rejection
+    assert rejection.endswith("the finding is kept without a box")
+
+
+def test_a_rejected_box_leaves_the_other_findings_and_their_boxes_alone() -> None:
+    raw = (
+        '[{"label": "pneumothorax", "box_2d": [0.5, 0.5, 0.2, 0.2]}, '
+        '{"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.75]}]'
+    )
+    reading = parse_findings(raw, "findings-file")
+    assert [(f.label, f.box.as_list() if f.box else None) for f in reading.findings] == [
+        ("pneumothorax", None),
+        ("cardiomegaly", [0.3, 0.4, 0.75, 0.8]),
+    ]
 
 
 def test_the_scale_read_is_recorded_on_each_finding() -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from audit.labels import DEFAULT_URGENT, FINDING_LABELS
+from tests.audit.factories import INVALID_BOX_2D
 from workstation.cli.main import main
 
 PARSE_KEYS = {"parser", "outcome", "labels", "notes"}
@@ -214,3 +216,19 @@ def test_debug_adds_the_traceback(
     assert code == 1
     assert "Traceback (most recent call last)" in err
     assert err.splitlines()[-1].startswith("cxr-audit parse: unexpected error TypeError")
+
+
+@pytest.mark.parametrize("label", FINDING_LABELS)
+@pytest.mark.parametrize("box_2d", [box for box, _ in INVALID_BOX_2D.values()], ids=INVALID_BOX_2D.keys())
+def test_an_invalid_box_never_hides_a_finding_from_the_audit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, label: str, box_2d: str
+) -> None:
+    path = tmp_path / "findings.json"
+    path.write_text(f'[{{"label": "{label}", "box_2d": {box_2d}}}]')
+    code, out, err = run_cli(capsys, "audit", "--findings", str(path), "--draft", "Lungs are clear.")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    urgent = [("URGENT", label, None)] if label in DEFAULT_URGENT else []
+    assert [(f["type"], f["label"], f["box"]) for f in result["flags"]] == [*urgent, ("MISSING", label, None)]
+    assert [(f["label"], f["box"]) for f in result["image_findings"]] == [(label, None)]
+    assert any(note.startswith(f"grounding: item 0 ({label}): box rejected (") for note in result["notes"])
