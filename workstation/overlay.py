@@ -1,17 +1,19 @@
-"""Drawing the review image: window/level, zoom, and labelled box overlays (Pillow).
+"""Drawing the review image: window/level, zoom, and labelled box overlays (Pillow), and the
+canvas a reviewer draws a missed finding on.
 
 Boxes arrive in the internal format (normalized ``[x0, y0, x1, y1]``, ``audit.schema.Box``)
-and are mapped to display pixels here, once. Colours: a flagged finding takes its flag
-type's colour; any other box its label's colour (``audit.labels.LABEL_COLOURS``).
+and are mapped to display pixels here, once; boxes drawn on the canvas are mapped back here
+too. Colours: a flagged finding takes its flag type's colour; any other box its label's
+colour (``audit.labels.LABEL_COLOURS``).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -32,6 +34,8 @@ FLAG_PRIORITY: tuple[FlagType, ...] = ("URGENT", "LATERALITY", "MISSING", "UNSUP
 REFERENCE_COLOUR = "#00e5ff"
 REVIEWER_COLOUR = "#c6ff00"
 DEFAULT_MAX_SIDE = 1024
+CANVAS_WIDTH = 500  # fits the image column of a laptop screen, so the canvas is never squeezed
+CANVAS_FILL = "rgba(198, 255, 0, 0.15)"  # the reviewer colour, see-through, inside a box being drawn
 
 
 @dataclass(frozen=True)
@@ -175,3 +179,46 @@ def encode(image: Image.Image, fmt: Literal["PNG", "JPEG"] = "JPEG") -> bytes:
     else:
         image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def canvas_size(width: int, height: int, canvas_width: int = CANVAS_WIDTH) -> tuple[int, int]:
+    """The drawing canvas for an image of ``width`` x ``height``: always ``canvas_width`` wide, the
+    image's aspect kept, so a tall image is never squeezed into a square."""
+    return canvas_width, max(1, round(canvas_width * height / width))
+
+
+def canvas_background(pixels: np.ndarray, boxes: Sequence[OverlayBox], view: View) -> Image.Image:
+    """The image under the drawing canvas: the boxes and the view's window/level, but the whole
+    frame (no zoom), so a rectangle on the canvas maps straight to a normalized box."""
+    flat = View(window_centre=view.window_centre, window_width=view.window_width)
+    image = render(pixels, boxes, flat)
+    return image.resize(canvas_size(image.width, image.height))
+
+
+_ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
+MIN_DRAWN_FRACTION = 0.005  # a drag shorter than this (of the canvas side) is a click, not a box
+
+
+def boxes_from_drawing(drawing: Mapping[str, Any] | None, size: tuple[int, int]) -> list[Box]:
+    """Rectangles drawn on a canvas of ``size`` (Fabric.js JSON) as normalized boxes.
+
+    Handles Fabric's origin (a rect may be placed by its centre) and scale; clips to the
+    canvas; drops rects too small to be a deliberate drag.
+    """
+    if not drawing:
+        return []
+    width, height = size
+    boxes: list[Box] = []
+    for item in drawing.get("objects", []) or []:
+        if str(item.get("type", "")).lower() not in ("rect", "labeledrect"):
+            continue
+        w = float(item.get("width", 0)) * float(item.get("scaleX", 1) or 1)
+        h = float(item.get("height", 0)) * float(item.get("scaleY", 1) or 1)
+        left = float(item.get("left", 0)) - _ORIGIN.get(str(item.get("originX", "left")), 0.0) * w
+        top = float(item.get("top", 0)) - _ORIGIN.get(str(item.get("originY", "top")), 0.0) * h
+        x0, x1 = max(0.0, left / width), min(1.0, (left + w) / width)
+        y0, y1 = max(0.0, top / height), min(1.0, (top + h) / height)
+        if x1 - x0 < MIN_DRAWN_FRACTION or y1 - y0 < MIN_DRAWN_FRACTION:
+            continue
+        boxes.append(Box(x0=x0, y0=y0, x1=x1, y1=y1))
+    return boxes

@@ -1,10 +1,10 @@
-"""Button callbacks of the Review and Teaching pages: read the widgets' state, call a service,
-leave a notice for the rerun. Errors become messages through ``ui`` (never a traceback).
+"""What a click on the Review page does: read the widgets' state, call a service, leave a
+notice for the rerun. Errors become messages through ``ui`` (never a traceback).
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 
 import streamlit as st
 
@@ -12,9 +12,7 @@ from audit.schema import Box
 from data.records import DecisionKind
 from workstation import services, session, ui
 from workstation.messages import HANDLED
-from workstation.review import FlagCard, next_focus
-
-log = logging.getLogger(__name__)
+from workstation.review_view import FlagCard, next_focus
 
 ERROR = "action_error"  # a handled error raised inside a callback, shown by the page
 
@@ -37,7 +35,7 @@ def note_key(flag_id: int) -> str:
     return f"note_{flag_id}"
 
 
-def decide(flag_id: int, decision: DecisionKind, cards: list[FlagCard]) -> None:
+def decide(flag_id: int, decision: DecisionKind, cards: Sequence[FlagCard]) -> None:
     reviewer = ui.reviewer()
     if reviewer is None:
         st.session_state[session.NOTICE] = "Enter your name in the sidebar first."
@@ -90,3 +88,32 @@ def save_drawn(case_id: str, box: Box, run_id: int | None) -> None:
     st.session_state[session.CANVAS_ROUND] = int(st.session_state.get(session.CANVAS_ROUND, 0)) + 1
     st.session_state["rv_draw_note"] = ""
     st.session_state[session.NOTICE] = "Missed finding saved."
+
+
+def mark_reviewed(case_id: str, reviewer: str) -> None:
+    """A case without flags: the reviewer has looked and marks it reviewed."""
+    try:
+        ui.store().mark_case_reviewed(case_id, reviewer)
+    except HANDLED as error:
+        _fail(error)
+        return
+    st.session_state[session.NOTICE] = "Case marked reviewed."
+
+
+def reaudit(case_id: str, grounder_name: str, parser_name: str) -> None:
+    """Audit the case again with the chosen backends, each step shown in a status box; saved as a new run."""
+    with st.status(f"Re-auditing with {grounder_name} + {parser_name}…", expanded=True) as status:
+        try:
+            status.write(f"Loading the {grounder_name} grounder…")
+            grounder = ui.load_grounder(grounder_name)
+            status.write(f"Loading the {parser_name} parser…")
+            parser = ui.load_parser(parser_name)
+            status.write("Grounding, parsing and comparing…")
+            services.audit_and_save(ui.store(), case_id, grounder, parser)
+        except HANDLED as error:
+            status.update(label="Re-audit failed", state="error")
+            ui.show_error(error)
+        else:
+            status.update(label="Re-audit saved", state="complete")
+            st.session_state[session.NOTICE] = "Re-audit saved."
+            st.rerun()

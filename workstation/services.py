@@ -26,8 +26,9 @@ from data.records import (
     WorklistQuery,
 )
 from data.store import Store
-from models.registry import get_grounder, get_parser
+from models.registry import get_grounder, get_parser, names
 from models.settings import compare_policy
+from workstation.review_view import ReviewContext, draft_view, finding_rows, flag_cards, run_summary
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,31 @@ def ensure_audited(store: Store, case_id: str, backends: Backends | None = None)
         store, case_id, backends.grounder(DEFAULT_GROUNDER), backends.parser(DEFAULT_PARSER)
     )
     return made, True
+
+
+def review_context(
+    store: Store, case_id: str, reviewer: str | None, *, backends: Backends | None = None
+) -> ReviewContext:
+    """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
+    audited is audited first (``ensure_audited``)."""
+    case = store.get_case(case_id)
+    stored, fresh = ensure_audited(store, case_id, backends)
+    decisions = store.current_decisions(run_id=stored.run_id)
+    report = stored.report
+    return ReviewContext(
+        case=case,
+        title=case_title(case),
+        audit=stored,
+        audited_now=fresh,
+        cards=tuple(flag_cards(stored, decisions, reviewer)),
+        references=tuple(store.reference_findings(case_id)),
+        drawn=tuple(store.reviewer_findings(case_id)),
+        summary=run_summary(report),
+        draft=draft_view(report.draft),
+        findings=finding_rows(report.image.findings if report.image else ()),
+        grounders=tuple(names("grounder")),
+        parsers=tuple(names("parser")),
+    )
 
 
 def decide(

@@ -99,6 +99,14 @@ def seed_store(store: Store, image_dir: Path) -> None:
 
 
 @pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An open database holding the four seed cases (none audited yet)."""
+    with Store.open(tmp_path / "audit.duckdb") as opened:
+        seed_store(opened, tmp_path / "images")
+        yield opened
+
+
+@pytest.fixture
 def seeded_db(tmp_path: Path) -> Path:
     """A closed database file holding the four seed cases (none audited yet)."""
     path = tmp_path / "audit.duckdb"

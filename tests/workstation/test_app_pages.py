@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from audit import DISCLAIMER
-from data.store import ENV_DB, Store
+from data.store import ENV_DB
 from models.availability import GpuStatus
 from tests.workstation.conftest import APP_SCRIPT, PAGES, no_exceptions
 
@@ -44,31 +44,6 @@ def test_each_page_renders_before_a_reviewer_is_named(app: Callable[..., AppTest
     at = app(page, reviewer=None)
 
     no_exceptions(at)
-
-
-def test_worklist_shows_progress_and_every_case(app: Callable[..., AppTest]) -> None:
-    at = app("worklist")
-
-    assert at.get("progress")[0].proto.text == "0 of 4 reviewed"
-    assert [metric.value for metric in at.metric][:2] == ["4", "4"]  # cases matching, not audited
-
-
-def test_worklist_search_filters_cases(app: Callable[..., AppTest]) -> None:
-    at = app("worklist")
-
-    at.text_input(key="wl_search").input("phantom").run()
-
-    assert at.selectbox(key="wl_pick").options == ["case-phantom"]
-
-
-def test_open_in_review_switches_to_the_chosen_case(app: Callable[..., AppTest]) -> None:
-    at = app("worklist")
-
-    at.selectbox(key="wl_pick").select("case-ptx").run()
-    at.button(key="wl_open").click().run()
-
-    no_exceptions(at)
-    assert [title.value for title in at.title] == ["case-ptx"]
 
 
 def test_the_app_starts_without_importing_torch(seeded_db: Path) -> None:
@@ -136,19 +111,6 @@ def test_the_reviewer_named_in_the_sidebar_stays_named_on_every_page(app: Callab
     for page in ("teaching", "evaluation", "worklist"):
         at.switch_page(f"app_pages/{page}.py").run()
         assert at.sidebar.text_input(key="reviewer_input").value == "Ana Lima", page
-
-
-def test_the_worklist_audits_its_page_on_request(app: Callable[..., AppTest], app_db: Store) -> None:
-    at = app("worklist")
-
-    at.button(key="wl_audit_page").click().run()
-
-    no_exceptions(at)
-    assert all(
-        app_db.latest_audit(case_id) is not None for case_id in ("case-eff", "case-ptx", "case-phantom")
-    )
-    assert [metric.value for metric in at.metric][1] == "0"  # nothing left not audited
-    assert not [button for button in at.button if button.key == "wl_audit_page"]
 
 
 def test_the_models_page_checks_the_gpu_only_when_asked(

@@ -1,4 +1,5 @@
-"""Overlay drawing: window/level, the view region, box placement in display pixels, colours."""
+"""Overlay drawing: window/level, the view region, box placement in display pixels, colours,
+and the drawing canvas (its size, its background, and boxes read back from it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from workstation.overlay import (
     OverlayBox,
     View,
     apply_window,
+    boxes_from_drawing,
+    canvas_background,
+    canvas_size,
     display_size,
     encode,
     placeholder,
@@ -131,3 +135,72 @@ def test_placeholder_has_the_case_size_or_a_default() -> None:
 )
 def test_captions_use_the_text_colour_that_reads_on_their_box_colour(background: str, expected: str) -> None:
     assert text_colour(background) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((320, 288), (500, 450)), ((1000, 2000), (500, 1000)), ((2000, 500), (500, 125))],
+    ids=["landscape", "tall", "wide"],
+)
+def test_the_canvas_is_always_500_wide_and_keeps_the_image_aspect(
+    size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert canvas_size(*size) == expected
+
+
+def test_the_canvas_background_shows_the_whole_frame_with_the_window_but_not_the_zoom() -> None:
+    pixels = np.full((288, 320), 100, dtype=np.uint8)
+    box = OverlayBox(Box(x0=0.0, y0=0.0, x1=0.2, y1=0.2), FLAG_COLOURS["URGENT"], "URGENT", "flag")
+    zoomed_in = View(zoom=4.0, centre_x=0.9, centre_y=0.9, window_centre=100, window_width=2)
+
+    background = canvas_background(pixels, [box], zoomed_in)
+
+    assert background.size == (500, 450)
+    assert background.getpixel((250, 300)) == (128, 128, 128)  # the window maps 100 to mid-grey
+    assert background.getpixel((0, 60)) == _rgb(FLAG_COLOURS["URGENT"])  # the top-left box, unzoomed
+    assert background.getpixel((99, 60))[0] > 240  # its right edge at 0.2 of the canvas width
+
+
+@pytest.mark.parametrize(
+    ("rect", "expected"),
+    [
+        ({"type": "rect", "left": 50, "top": 20, "width": 100, "height": 40}, (0.1, 0.1, 0.3, 0.3)),
+        (  # Fabric places some objects by their centre
+            {
+                "type": "rect",
+                "left": 100,
+                "top": 40,
+                "width": 100,
+                "height": 40,
+                "originX": "center",
+                "originY": "center",
+            },
+            (0.1, 0.1, 0.3, 0.3),
+        ),
+        (
+            {"type": "rect", "left": 50, "top": 20, "width": 50, "height": 20, "scaleX": 2, "scaleY": 2},
+            (0.1, 0.1, 0.3, 0.3),
+        ),
+        (
+            {"type": "rect", "left": 450, "top": 180, "width": 100, "height": 40},
+            (0.9, 0.9, 1.0, 1.0),
+        ),  # clipped
+    ],
+    ids=["top-left", "centre-origin", "scaled", "clipped"],
+)
+def test_boxes_from_drawing(rect: dict[str, object], expected: tuple[float, float, float, float]) -> None:
+    (box,) = boxes_from_drawing({"objects": [rect]}, (500, 200))
+
+    assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(expected)
+
+
+def test_boxes_from_drawing_ignores_clicks_paths_and_an_empty_canvas() -> None:
+    drawing = {
+        "objects": [
+            {"type": "rect", "left": 10, "top": 10, "width": 1, "height": 1},
+            {"type": "path", "left": 0, "top": 0, "width": 100, "height": 100},
+        ]
+    }
+
+    assert boxes_from_drawing(drawing, (500, 500)) == []
+    assert boxes_from_drawing(None, (500, 500)) == []

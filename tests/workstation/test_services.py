@@ -1,25 +1,15 @@
-"""The app's services without Streamlit: auditing on open, decisions, worklist rows, the
-session helpers and teaching mode, on a temporary database with the CPU defaults."""
+"""The app's services without Streamlit (``workstation.services``): auditing on open, the
+Review page's context, decisions, missed findings and worklist rows, on a temporary database
+with the CPU defaults."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from audit.schema import Box
 from data.records import WorklistQuery
 from data.store import Store
-from tests.workstation.conftest import seed_store
-from workstation import services, session, teaching
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "audit.duckdb") as opened:
-        seed_store(opened, tmp_path / "images")
-        yield opened
+from workstation import services, teaching
 
 
 def test_ensure_audited_audits_a_new_case_once_and_saves_the_run(store: Store) -> None:
@@ -41,6 +31,30 @@ def test_audit_and_save_uses_the_backends_given(store: Store) -> None:
 
     assert [(flag.type, flag.label) for flag in stored.report.flags] == [("UNSUPPORTED", "cardiomegaly")]
     assert len(stored.flag_ids) == 1
+
+
+def test_the_review_context_holds_what_the_review_page_shows(store: Store) -> None:
+    first = services.review_context(store, "case-ptx", "ana")
+    services.decide(store, first.cards[0].flag_id, "ana", "accept")
+    services.decide(store, first.cards[1].flag_id, "bo", "dismiss")
+    services.add_missed_finding(
+        store, "case-ptx", "bo", "nodule_mass", Box(x0=0.6, y0=0.2, x1=0.8, y1=0.4), note=None, run_id=None
+    )
+
+    again = services.review_context(store, "case-ptx", "ana")
+
+    assert (first.audited_now, again.audited_now) == (True, False)  # audited on opening, once
+    assert again.audit.run_id == first.audit.run_id
+    assert (again.case.case_id, again.title) == ("case-ptx", services.case_title(store.get_case("case-ptx")))
+    assert [card.type for card in again.cards] == ["URGENT", "MISSING"]
+    assert again.decided == [True, False]  # ana decided the first; bo's decision is someone else's
+    assert [other.reviewer for other in again.cards[1].others] == ["bo"]
+    assert [(item.label, item.source) for item in again.references] == [("pneumothorax", "reference:test")]
+    assert [item.reviewer for item in again.drawn] == ["bo"]
+    assert again.draft is not None and 'data-label="pneumothorax"' in again.draft.html
+    assert [row["label"] for row in again.findings] == ["pneumothorax"]
+    assert again.summary.banners == ()
+    assert "reference" in again.grounders and "rules" in again.parsers
 
 
 def test_decisions_are_append_only_and_the_newest_counts(store: Store) -> None:
@@ -126,64 +140,6 @@ def test_known_reviewers_lists_everyone_who_left_a_trace(store: Store) -> None:
     assert services.known_reviewers(store) == ["al", "bo"]
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("  Ana   Lima ", "Ana Lima"), ("", ""), (None, ""), ("x" * 100, "x" * 64)],
-    ids=["spaces", "empty", "none", "too-long"],
-)
-def test_reviewer_names_are_cleaned(raw: object, expected: str) -> None:
-    assert session.clean_reviewer(raw) == expected
-
-
-def test_the_url_seeds_a_fresh_session_but_never_overrides_it() -> None:
-    state: dict[str, object] = {}
-    session.init_from_url(state, {"reviewer": " ana ", "case": "case-ptx"})
-    session.init_from_url(state, {"reviewer": "bo", "case": "case-eff"})
-
-    assert (session.reviewer(state), state[session.CASE]) == ("ana", "case-ptx")
-
-
-def test_focus_starts_at_the_first_undecided_flag_and_resets_on_another_case() -> None:
-    state: dict[str, object] = {}
-    session.open_case(state, "case-ptx")
-
-    assert session.focus(state, [True, False, False]) == 1
-    state[session.FOCUS] = 2
-    assert session.focus(state, [True, True]) == 1  # kept within the case's flags
-    session.open_case(state, "case-eff")
-    assert session.focus(state, [False]) == 0
-
-
-def test_teaching_submissions_are_remembered_per_case() -> None:
-    state: dict[str, object] = {}
-    session.record_teaching_submission(state, "case-ptx", 7)
-
-    assert (
-        session.teaching_submission(state, "case-ptx"),
-        session.teaching_submission(state, "case-eff"),
-    ) == (7, None)
-    session.clear_teaching_submission(state, "case-ptx")
-    assert session.teaching_submission(state, "case-ptx") is None
-
-
-def test_a_student_draft_is_audited_against_the_reference_without_saving_a_run(store: Store) -> None:
-    draft = teaching.submit(store, "case-ptx", "sam", "  No pneumothorax.  ")
-
-    result = teaching.audit_student_draft(store, draft)
-
-    assert (draft.kind, draft.author, draft.text) == ("student", "sam", "No pneumothorax.")
-    assert [flag.type for flag in result.report.flags] == ["URGENT", "MISSING"]
-    assert store.audit_runs("case-ptx") == []
-    assert [d.draft_id for d in teaching.student_drafts(store, "case-ptx", "sam")] == [draft.draft_id]
-
-
-def test_an_empty_student_draft_is_refused_and_not_stored(store: Store) -> None:
-    with pytest.raises(teaching.DraftRejectedError, match="empty"):
-        teaching.submit(store, "case-ptx", "sam", "   ")
-
-    assert store.drafts("case-ptx", kind="student") == []
-
-
 def test_audit_not_audited_audits_only_new_cases_and_reports_progress(store: Store) -> None:
     services.ensure_audited(store, "case-ptx")
     seen: list[tuple[int, int, str]] = []
@@ -195,9 +151,3 @@ def test_audit_not_audited_audits_only_new_cases_and_reports_progress(store: Sto
     assert made == 1
     assert seen == [(1, 2, "case-ptx"), (2, 2, "case-eff")]
     assert len(store.audit_runs("case-ptx")) == 1
-
-
-def test_teaching_offers_the_case_open_in_review_even_past_the_list() -> None:
-    assert session.teaching_choices(["a", "b"], {session.CASE: "z"}) == ["z", "a", "b"]
-    assert session.teaching_choices(["a", "b"], {session.CASE: "b"}) == ["a", "b"]
-    assert session.teaching_choices(["a"], {}) == ["a"]

@@ -11,8 +11,10 @@ from workstation import charts, evaluation, ui
 if TYPE_CHECKING:
     import pandas as pd
 
+    from data.store import Store
 
-def _acceptance_section(title: str, table: pd.DataFrame, column: str, key: str) -> None:
+
+def acceptance_section(title: str, table: pd.DataFrame, column: str, key: str) -> None:
     """One acceptance breakdown: its chart (once there are decisions) and the counts behind it."""
     st.subheader(title)
     if table["decisions"].sum() > 0:
@@ -20,6 +22,73 @@ def _acceptance_section(title: str, table: pd.DataFrame, column: str, key: str) 
             charts.acceptance_chart(table, column), key=f"ev_chart_{key}", height=charts.height(table)
         )
     st.dataframe(table, key=f"ev_{key}", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS)
+
+
+def totals(store: Store) -> None:
+    stats = store.stats()
+    top = st.columns(5)
+    top[0].metric("Cases", f"{stats.cases:,}")
+    top[1].metric("Audit runs", f"{stats.audit_runs:,}")
+    top[2].metric("Flags", f"{stats.flags:,}")
+    top[3].metric("Decisions (all, incl. changed)", f"{stats.decisions:,}")
+    top[4].metric("Reviewer boxes", f"{stats.reviewer_findings:,}")
+
+
+def dismissal_reasons(store: Store) -> None:
+    st.subheader("Dismissal reasons")
+    reasons = evaluation.dismissal_reasons(store)
+    if reasons.empty:
+        st.caption("No flag has been dismissed yet.")
+        return
+    st.altair_chart(charts.reasons_chart(reasons), key="ev_chart_reasons", height=charts.height(reasons))
+    st.dataframe(reasons, key="ev_reasons", hide_index=True, width="stretch")
+
+
+def reviewer_agreement(store: Store) -> None:
+    st.subheader("Reviewer agreement")
+    agreement = evaluation.agreement(store)
+    if agreement.flags_with_several_reviewers == 0:
+        st.caption("No flag has been decided by two reviewers yet.")
+        return
+    st.metric(
+        "All reviewers agree",
+        f"{agreement.rate:.0%}",
+        help="flags with the same decision from every reviewer ÷ flags decided by two or more",
+    )
+    st.caption(
+        f"{agreement.flags_all_agree} of {agreement.flags_with_several_reviewers} flags decided by "
+        "two or more reviewers got the same decision from all of them."
+    )
+    st.dataframe(
+        agreement.pairs, key="ev_pairs", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
+    )
+
+
+def backends(store: Store) -> None:
+    st.subheader("Backends")
+    st.caption("Every audit run per grounder and parser, with its failed and recovered parses counted.")
+    st.dataframe(
+        evaluation.backends(store),
+        key="ev_backends",
+        hide_index=True,
+        width="stretch",
+        column_config=charts.RATE_COLUMNS,
+    )
+
+
+def eval_runs(store: Store) -> None:
+    st.subheader("Stored `cxr-audit eval` runs")
+    runs = evaluation.eval_run_rows(store)
+    if not runs:
+        st.caption("None yet: `cxr-audit eval` stores each run here.")
+        return
+    st.dataframe(runs, key="ev_runs", hide_index=True, width="stretch")
+    for run in store.eval_runs()[:10]:
+        with st.expander(
+            f"Eval run {run.eval_id}: {run.grounder} + {run.parser}, "
+            f"scored {run.n_scored:,} of {run.n_items:,}; {run.n_failed:,} failed"
+        ):
+            st.json(run.summary, expanded=False)
 
 
 st.title("Evaluation")
@@ -31,75 +100,16 @@ ui.disclaimer_banner()
 store = ui.store()
 
 with ui.errors_shown():
-    stats = store.stats()
-    top = st.columns(5)
-    top[0].metric("Cases", f"{stats.cases:,}")
-    top[1].metric("Audit runs", f"{stats.audit_runs:,}")
-    top[2].metric("Flags", f"{stats.flags:,}")
-    top[3].metric("Decisions (all, incl. changed)", f"{stats.decisions:,}")
-    top[4].metric("Reviewer boxes", f"{stats.reviewer_findings:,}")
-
-    by_type = evaluation.acceptance(store, "flag_type")
-    by_label = evaluation.acceptance(store, "label")
+    totals(store)
     columns = st.columns(2)
     with columns[0]:
-        _acceptance_section("By flag type", by_type, "flag_type", "type")
+        acceptance_section("By flag type", evaluation.acceptance(store, "flag_type"), "flag_type", "type")
     with columns[1]:
-        _acceptance_section("By label", by_label, "label", "label")
-
+        acceptance_section("By label", evaluation.acceptance(store, "label"), "label", "label")
     columns = st.columns(2)
     with columns[0]:
-        st.subheader("Dismissal reasons")
-        reasons = evaluation.dismissal_reasons(store)
-        if reasons.empty:
-            st.caption("No flag has been dismissed yet.")
-        else:
-            st.altair_chart(
-                charts.reasons_chart(reasons), key="ev_chart_reasons", height=charts.height(reasons)
-            )
-            st.dataframe(reasons, key="ev_reasons", hide_index=True, width="stretch")
+        dismissal_reasons(store)
     with columns[1]:
-        st.subheader("Reviewer agreement")
-        agreement = evaluation.agreement(store)
-        if agreement.flags_with_several_reviewers == 0:
-            st.caption("No flag has been decided by two reviewers yet.")
-        else:
-            st.metric(
-                "All reviewers agree",
-                f"{agreement.rate:.0%}",
-                help="flags with the same decision from every reviewer ÷ flags decided by two or more",
-            )
-            st.caption(
-                f"{agreement.flags_all_agree} of {agreement.flags_with_several_reviewers} flags decided by "
-                "two or more reviewers got the same decision from all of them."
-            )
-            st.dataframe(
-                agreement.pairs,
-                key="ev_pairs",
-                hide_index=True,
-                width="stretch",
-                column_config=charts.RATE_COLUMNS,
-            )
-
-    st.subheader("Backends")
-    st.caption("Every audit run per grounder and parser, with its failed and recovered parses counted.")
-    st.dataframe(
-        evaluation.backends(store),
-        key="ev_backends",
-        hide_index=True,
-        width="stretch",
-        column_config=charts.RATE_COLUMNS,
-    )
-
-    st.subheader("Stored `cxr-audit eval` runs")
-    runs = evaluation.eval_run_rows(store)
-    if not runs:
-        st.caption("None yet: `cxr-audit eval` stores each run here.")
-    else:
-        st.dataframe(runs, key="ev_runs", hide_index=True, width="stretch")
-        for run in store.eval_runs()[:10]:
-            with st.expander(
-                f"Eval run {run.eval_id}: {run.grounder} + {run.parser}, "
-                f"scored {run.n_scored:,} of {run.n_items:,}; {run.n_failed:,} failed"
-            ):
-                st.json(run.summary, expanded=False)
+        reviewer_agreement(store)
+    backends(store)
+    eval_runs(store)

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.export import EXPORT_FORMATS, MEDIA_TYPES, export_bytes
+from data.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, export_bytes
+from data.store import Store
 from workstation import exports, services, ui
 
-st.title("Export")
-st.caption(
-    "One row per decision (every decision; `is_current` marks the one that counts) and one row per "
-    "reviewer-drawn box: the same table as `cxr-audit export`."
-)
-ui.disclaimer_banner()
-store = ui.store()
 
-with ui.errors_shown():
+def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
+    """The file format, and whose decisions from which source go into it."""
     columns = st.columns(3)
     fmt = columns[0].selectbox("Format", EXPORT_FORMATS, key="ex_format", format_func=str.upper)
     reviewer = columns[1].selectbox(
         "Reviewer", [services.ANY, *services.known_reviewers(store)], key="ex_reviewer"
     )
     source = columns[2].selectbox("Source", [services.ANY, *store.list_sources()], key="ex_source")
-    scope = exports.Scope.from_choices(reviewer=reviewer, source=source)
+    return fmt, exports.Scope.from_choices(reviewer=reviewer, source=source)
+
+
+def download(store: Store, fmt: ExportFormat, scope: exports.Scope) -> None:
+    """What the file holds, and the button that downloads it."""
     data, summary = export_bytes(store, fmt, reviewer=scope.reviewer, source=scope.source)
     st.write(exports.summary_line(summary.decisions, summary.reviewer_findings, scope))
     st.download_button(
@@ -34,3 +33,16 @@ with ui.errors_shown():
         type="primary",
         on_click="ignore",
     )
+
+
+st.title("Export")
+st.caption(
+    "One row per decision (every decision; `is_current` marks the one that counts) and one row per "
+    "reviewer-drawn box: the same table as `cxr-audit export`."
+)
+ui.disclaimer_banner()
+store = ui.store()
+
+with ui.errors_shown():
+    fmt, scope = scope_choices(store)
+    download(store, fmt, scope)

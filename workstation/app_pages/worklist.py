@@ -6,28 +6,27 @@ import streamlit as st
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.schema import FLAG_TYPES
-from data.records import CASE_STATUSES
+from data.records import CASE_STATUSES, WorklistPage, WorklistQuery
+from data.store import Store
 from workstation import services, session, ui
 
 PAGE_KEY = "wl_page"
+SORTS = {"urgent": "urgent first", "case_id": "case id", "recent": "recently audited"}
 
 
 def _reset_page() -> None:
     st.session_state[PAGE_KEY] = 1
 
 
-def _open(case_id: str) -> None:
+def _open_in_review(case_id: str) -> None:
     session.open_case(st.session_state, case_id)
+    st.switch_page(ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, case_id))
 
 
-st.title("Worklist")
-ui.notice()
-store = ui.store()
-
-with ui.errors_shown():
+def filters(store: Store) -> WorklistQuery:
+    """The filter bar (status, label, flag type, source, search; reviewer, images, sort, rows, page)."""
     sources = store.list_sources()
     reviewers = services.known_reviewers(store)
-
     with st.container(border=True):
         first = st.columns([2, 2, 2, 2, 3])
         status = first[0].selectbox(
@@ -64,17 +63,13 @@ with ui.errors_shown():
             on_change=_reset_page,
         )
         sort = second[2].selectbox(
-            "Sort",
-            ["urgent", "case_id", "recent"],
-            key="wl_sort",
-            on_change=_reset_page,
-            format_func={"urgent": "urgent first", "case_id": "case id", "recent": "recently audited"}.get,
+            "Sort", list(SORTS), key="wl_sort", on_change=_reset_page, format_func=SORTS.get
         )
         page_size = second[3].selectbox(
             "Rows per page", [25, 50, 100, 200], index=1, key="wl_page_size", on_change=_reset_page
         )
-
-    query = services.worklist_query(
+        page_number = second[4].number_input("Page", min_value=1, step=1, key=PAGE_KEY)
+    return services.worklist_query(
         status=status,
         label=label,
         flag_type=flag_type,
@@ -83,57 +78,78 @@ with ui.errors_shown():
         search=search,
         phantoms=phantoms,
         sort=sort,
+        page=int(page_number) - 1,
         page_size=page_size,
     )
-    page_number = second[4].number_input("Page", min_value=1, step=1, key=PAGE_KEY)
-    page = store.worklist(query.model_copy(update={"page": int(page_number) - 1}))
 
+
+def progress_and_totals(page: WorklistPage) -> None:
+    """'N of M reviewed', and the cases and flags matching the filters."""
     progress = page.progress
     st.progress(progress.reviewed / progress.total if progress.total else 0.0, text=progress.summary)
     counts = st.columns(6)
     counts[0].metric("Cases matching", f"{page.total:,}")
     counts[1].metric("Not audited", f"{progress.not_audited:,}")
-    for column, flag_type_name in zip(counts[2:], FLAG_TYPES, strict=True):
-        column.metric(f"{flag_type_name} flags", f"{page.flag_counts.get(flag_type_name, 0):,}")
+    for column, flag_type in zip(counts[2:], FLAG_TYPES, strict=True):
+        column.metric(f"{flag_type} flags", f"{page.flag_counts.get(flag_type, 0):,}")
 
+
+def case_table(page: WorklistPage) -> None:
+    """The page's cases; selecting a row opens it in Review."""
+    st.caption(f"Page {page.page + 1} of {page.n_pages:,}. Select a row (or pick a case below) to open it.")
+    selection = st.dataframe(
+        services.worklist_rows(page),
+        key="wl_table",
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    chosen_rows = selection.selection.rows if selection is not None else []
+    if chosen_rows:
+        _open_in_review(page.rows[chosen_rows[0]].case_id)
+
+
+def audit_this_page(store: Store, page: WorklistPage) -> None:
+    """A button that audits the page's not-audited cases with the CPU defaults, with a progress bar."""
+    pending = [row.case_id for row in page.rows if row.status == "not_audited"]
+    if pending and st.button(
+        f"Audit the {len(pending)} not-audited case(s) on this page",
+        key="wl_audit_page",
+        help="reference grounder + rules parser; each case is otherwise audited when it is first opened",
+    ):
+        bar = st.progress(0.0, text="Auditing…")
+        made = services.audit_not_audited(
+            store,
+            pending,
+            ui.backends(),
+            lambda index, total, case_id: bar.progress(index / total, text=f"Audited {case_id}"),
+        )
+        st.session_state[session.NOTICE] = f"Audited {made} case(s)."
+        st.rerun()
+
+
+def case_picker(page: WorklistPage) -> None:
+    """Pick a case of this page by id and open it in Review."""
+    pick = st.columns([3, 1])
+    picked = pick[0].selectbox(
+        "Case", [row.case_id for row in page.rows], key="wl_pick", label_visibility="collapsed"
+    )
+    if pick[1].button("Open in Review", key="wl_open", type="primary", width="stretch"):
+        _open_in_review(picked)
+
+
+st.title("Worklist")
+ui.notice()
+store = ui.store()
+
+with ui.errors_shown():
+    query = filters(store)
+    page = store.worklist(query)
+    progress_and_totals(page)
     if not page.rows:
         st.info("No case matches these filters. Seed a demo worklist with `cxr-audit demo` or import cases.")
     else:
-        st.caption(
-            f"Page {page.page + 1} of {page.n_pages:,}. Select a row (or pick a case below) to open it."
-        )
-        selection = st.dataframe(
-            services.worklist_rows(page),
-            key="wl_table",
-            hide_index=True,
-            width="stretch",
-            on_select="rerun",
-            selection_mode="single-row",
-        )
-        chosen_rows = selection.selection.rows if selection is not None else []
-        case_ids = [row.case_id for row in page.rows]
-        if chosen_rows:
-            _open(case_ids[chosen_rows[0]])
-            st.switch_page(
-                ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, case_ids[chosen_rows[0]])
-            )
-        pending = [row.case_id for row in page.rows if row.status == "not_audited"]
-        if pending and st.button(
-            f"Audit the {len(pending)} not-audited case(s) on this page",
-            key="wl_audit_page",
-            help="reference grounder + rules parser; each case is otherwise audited when it is first opened",
-        ):
-            bar = st.progress(0.0, text="Auditing…")
-            made = services.audit_not_audited(
-                store,
-                pending,
-                ui.backends(),
-                lambda index, total, case_id: bar.progress(index / total, text=f"Audited {case_id}"),
-            )
-            st.session_state[session.NOTICE] = f"Audited {made} case(s)."
-            st.rerun()
-        pick = st.columns([3, 1])
-        picked = pick[0].selectbox("Case", case_ids, key="wl_pick", label_visibility="collapsed")
-        if pick[1].button("Open in Review", key="wl_open", type="primary", width="stretch"):
-            _open(picked)
-            st.switch_page(ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, picked))
+        case_table(page)
+        audit_this_page(store, page)
+        case_picker(page)

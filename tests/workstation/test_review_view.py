@@ -1,6 +1,6 @@
-"""The Review page's view model (``workstation.review``): flag cards with decisions, overlay
-boxes and colours, the highlighted draft (escaped), the parser's reading, banners, and
-boxes read back from the drawing canvas."""
+"""The Review page's view model (``workstation.review_view``): flag cards with decisions,
+overlay boxes and colours, the highlighted draft (escaped), the parser's reading, banners,
+and the context that holds them for one case."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from audit.schema import (
     ImageReading,
     ParseOutcome,
 )
-from data.records import DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
-from workstation import review
+from data.records import CaseRecord, DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
+from workstation import review_view
 from workstation.overlay import FLAG_COLOURS, REFERENCE_COLOUR, REVIEWER_COLOUR
 
 NOW = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_flag_cards_split_my_decision_from_the_others() -> None:
         (11, "bo"): _decision(11, "bo", "accept"),
     }
 
-    urgent, missing = review.flag_cards(_stored(), decisions, "ana")
+    urgent, missing = review_view.flag_cards(_stored(), decisions, "ana")
 
     assert (urgent.flag_id, urgent.mine.decision, [d.reviewer for d in urgent.others]) == (
         10,
@@ -107,13 +107,13 @@ def test_flag_cards_split_my_decision_from_the_others() -> None:
 
 
 def test_without_a_reviewer_every_decision_is_someone_elses() -> None:
-    (card, _) = review.flag_cards(_stored(), {(10, "ana"): _decision(10, "ana", "accept")}, None)
+    (card, _) = review_view.flag_cards(_stored(), {(10, "ana"): _decision(10, "ana", "accept")}, None)
 
     assert card.mine is None and len(card.others) == 1
 
 
 def test_decision_text_names_the_reviewer_time_reason_and_note() -> None:
-    text = review.decision_text(
+    text = review_view.decision_text(
         _decision(10, "ana", "dismiss", reason_code="draft_read_wrong", note="see prior")
     )
 
@@ -121,7 +121,7 @@ def test_decision_text_names_the_reviewer_time_reason_and_note() -> None:
 
 
 def test_a_flag_without_a_box_says_so() -> None:
-    card = review.FlagCard(
+    card = review_view.FlagCard(
         flag_id=1,
         position=0,
         type="UNSUPPORTED",
@@ -146,11 +146,11 @@ def test_a_flag_without_a_box_says_so() -> None:
     ids=["next", "wraps", "all-decided", "no-flags"],
 )
 def test_next_focus(decided: list[bool], current: int, expected: int) -> None:
-    assert review.next_focus(decided, current) == expected
+    assert review_view.next_focus(decided, current) == expected
 
 
 def test_overlay_boxes_colour_flagged_findings_by_flag_type_and_others_by_label() -> None:
-    boxes = review.overlay_boxes(_report(), [], [], review.Layers())
+    boxes = review_view.overlay_boxes(_report(), [], [], review_view.Layers())
 
     by_caption = {box.caption: box for box in boxes}
     assert set(by_caption) == {"URGENT + MISSING: pneumothorax", "pleural effusion"}
@@ -172,8 +172,12 @@ def test_overlay_layers_can_each_be_switched() -> None:
         )
     ]
 
-    everything = review.overlay_boxes(_report(), reference, drawn, review.Layers(model=True, reference=True))
-    only_mine = review.overlay_boxes(_report(), reference, drawn, review.Layers(model=False, reviewer=True))
+    everything = review_view.overlay_boxes(
+        _report(), reference, drawn, review_view.Layers(model=True, reference=True)
+    )
+    only_mine = review_view.overlay_boxes(
+        _report(), reference, drawn, review_view.Layers(model=False, reviewer=True)
+    )
 
     assert sorted(box.kind for box in everything) == ["flag", "model", "reference", "reviewer"]
     assert [(box.kind, box.colour, box.caption) for box in only_mine] == [
@@ -183,7 +187,7 @@ def test_overlay_layers_can_each_be_switched() -> None:
 
 
 def test_the_draft_is_highlighted_in_label_colours_with_a_tooltip() -> None:
-    html = review.highlight_draft_html(DRAFT, _report().draft.labels)  # type: ignore[union-attr]
+    html = review_view.highlight_draft_html(DRAFT, _report().draft.labels)  # type: ignore[union-attr]
 
     assert html.count("<mark") == 2
     assert LABEL_COLOURS["pleural_effusion"] in html
@@ -195,7 +199,7 @@ def test_the_draft_is_escaped_so_it_cannot_inject_html() -> None:
     text = '<script>alert(1)</script> "no" effusion & <b>'
     label = DraftLabel(label="pleural_effusion", status="absent", span='"no" effusion', start=26, end=39)
 
-    html = review.highlight_draft_html(text, [label])
+    html = review_view.highlight_draft_html(text, [label])
 
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -207,14 +211,14 @@ def test_an_unverified_span_is_listed_after_the_draft() -> None:
         label="nodule_mass", status="present", span="a <mass>", verified=False, backend="nemotron"
     )
 
-    html = review.highlight_draft_html("Lungs are clear.", [label])
+    html = review_view.highlight_draft_html("Lungs are clear.", [label])
 
     assert "<mark" not in html
     assert "unverified" in html and "a &lt;mass&gt;" in html
 
 
 def test_reading_rows_show_rule_or_backend_and_verification() -> None:
-    rows = review.reading_rows(_report().draft)  # type: ignore[arg-type]
+    rows = review_view.reading_rows(_report().draft)  # type: ignore[arg-type]
 
     assert rows[1] == {
         "label": "pleural effusion",
@@ -245,7 +249,7 @@ def test_a_degraded_audit_gets_a_banner(
         draft=DraftReading(backend="p", text="x", outcome=failed if draft_failed else ParseOutcome.ok()),
     )
 
-    (banner,) = review.run_summary(report).banners
+    (banner,) = review_view.run_summary(report).banners
 
     assert banner.text.startswith(expected)
 
@@ -254,52 +258,82 @@ def test_a_full_audit_has_no_banner_but_lists_repairs() -> None:
     recovered = ParseOutcome.from_repairs(["stripped a code fence"], raw="```[]```")
     report = AuditReport(mode="full", image=ImageReading(backend="g", outcome=recovered))
 
-    summary = review.run_summary(report)
+    summary = review_view.run_summary(report)
 
     assert summary.banners == ()
     assert summary.notes == ("grounding recovered: stripped a code fence",)
 
 
-@pytest.mark.parametrize(
-    ("rect", "expected"),
-    [
-        ({"type": "rect", "left": 50, "top": 20, "width": 100, "height": 40}, (0.1, 0.1, 0.3, 0.3)),
-        (  # Fabric places some objects by their centre
-            {
-                "type": "rect",
-                "left": 100,
-                "top": 40,
-                "width": 100,
-                "height": 40,
-                "originX": "center",
-                "originY": "center",
-            },
-            (0.1, 0.1, 0.3, 0.3),
-        ),
-        (
-            {"type": "rect", "left": 50, "top": 20, "width": 50, "height": 20, "scaleX": 2, "scaleY": 2},
-            (0.1, 0.1, 0.3, 0.3),
-        ),
-        (
-            {"type": "rect", "left": 450, "top": 180, "width": 100, "height": 40},
-            (0.9, 0.9, 1.0, 1.0),
-        ),  # clipped
-    ],
-    ids=["top-left", "centre-origin", "scaled", "clipped"],
-)
-def test_boxes_from_drawing(rect: dict[str, object], expected: tuple[float, float, float, float]) -> None:
-    (box,) = review.boxes_from_drawing({"objects": [rect]}, (500, 200))
-
-    assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(expected)
-
-
-def test_boxes_from_drawing_ignores_clicks_paths_and_an_empty_canvas() -> None:
-    drawing = {
-        "objects": [
-            {"type": "rect", "left": 10, "top": 10, "width": 1, "height": 1},
-            {"type": "path", "left": 0, "top": 0, "width": 100, "height": 100},
-        ]
+def _context(**changes: object) -> review_view.ReviewContext:
+    stored = _stored()
+    fields: dict[str, object] = {
+        "case": CaseRecord(case_id="c", image_id="c.png", source="test"),
+        "title": "c · image c.png · test",
+        "audit": stored,
+        "audited_now": False,
+        "cards": tuple(review_view.flag_cards(stored, {(10, "ana"): _decision(10, "ana", "accept")}, "ana")),
+        "references": (),
+        "drawn": (),
+        "summary": review_view.run_summary(stored.report),
+        "draft": review_view.draft_view(stored.report.draft),
+        "findings": review_view.finding_rows(stored.report.image.findings),  # type: ignore[union-attr]
+        "grounders": ("reference", "medgemma"),
+        "parsers": ("rules",),
     }
+    return review_view.ReviewContext(**{**fields, **changes})  # type: ignore[arg-type]
 
-    assert review.boxes_from_drawing(drawing, (500, 500)) == []
-    assert review.boxes_from_drawing(None, (500, 500)) == []
+
+def test_the_context_says_which_flags_this_reviewer_has_decided() -> None:
+    assert _context().decided == [True, False]
+
+
+def test_the_context_draws_the_layers_asked_for() -> None:
+    drawn = ReviewerFinding(
+        finding_id=1, case_id="c", run_id=1, reviewer="bo", label="nodule_mass", box=EFF_BOX, created_at=NOW
+    )
+    context = _context(drawn=(drawn,))
+
+    assert [box.kind for box in context.boxes(review_view.Layers(model=False, reviewer=True))] == ["reviewer"]
+    assert sorted(box.kind for box in context.boxes(review_view.Layers())) == ["flag", "model", "reviewer"]
+
+
+def test_the_context_names_who_drew_each_reviewer_box() -> None:
+    boxes = tuple(
+        ReviewerFinding(
+            finding_id=index,
+            case_id="c",
+            run_id=1,
+            reviewer=name,
+            label="nodule_mass",
+            box=EFF_BOX,
+            note=note,
+            created_at=NOW,
+        )
+        for index, (name, note) in enumerate([("ana", None), ("bo", "faint")])
+    )
+
+    assert _context().drawn_caption is None
+    assert (
+        _context(drawn=boxes).drawn_caption == "Reviewer boxes: ana: nodule / mass; bo: nodule / mass (faint)"
+    )
+
+
+def test_the_context_describes_its_run() -> None:
+    assert _context().run_caption == "Current run 1: reference + rules, 2026-11-25 02:30 UTC."
+
+
+def test_a_draft_view_holds_the_highlighted_draft_its_legend_and_the_parsers_table() -> None:
+    view = review_view.draft_view(_report().draft)
+
+    assert view is not None
+    assert view.html.count("<mark") == 2
+    assert "pneumothorax" in view.legend and "pleural effusion" in view.legend
+    assert [row["label"] for row in view.rows] == ["pneumothorax", "pleural effusion"]
+    assert review_view.draft_view(None) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"), [("medgemma", 1), ("gone", 0)], ids=["listed", "no-longer-listed"]
+)
+def test_a_reaudit_starts_from_the_runs_backend_when_it_is_still_offered(current: str, expected: int) -> None:
+    assert review_view.choice_index(("reference", "medgemma"), current) == expected

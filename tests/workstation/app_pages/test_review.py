@@ -125,6 +125,17 @@ def test_previous_and_next_walk_the_worklist_order(
     assert at.query_params["case"] == expected
 
 
+def test_a_case_without_flags_can_be_marked_reviewed(app: Callable[..., AppTest], app_db: Store) -> None:
+    at = app("review", case="case-normal")
+    assert not _flag_ids(at)
+
+    at.button(key="rv_mark_reviewed").click().run()
+
+    no_exceptions(at)
+    assert app_db.case_status("case-normal") == "reviewed"
+    assert [toast.value for toast in at.toast] == ["Case marked reviewed."]
+
+
 def test_a_phantom_is_marked_synthetic(app: Callable[..., AppTest]) -> None:
     at = app("review", case="case-phantom")
 

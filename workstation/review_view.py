@@ -1,5 +1,6 @@
 """What the Review page shows, computed without Streamlit: flag cards, overlay boxes, the
-highlighted draft, the parser's reading and the audit-mode banner.
+highlighted draft, the parser's reading, the audit-mode banners, and ``ReviewContext``, which
+holds all of it for one case (``services.review_context`` fills it from the store).
 
 Every judgment shown here was made by the comparator (``audit.compare``) and read back
 from the store; this module only arranges it.
@@ -14,7 +15,14 @@ from typing import Any, Literal
 
 from audit.labels import DISPLAY_NAMES, LABEL_COLOURS
 from audit.schema import AuditReport, Box, DraftLabel, DraftReading, Flag, FlagType, ImageFinding
-from data.records import REASON_CODE_NAMES, DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
+from data.records import (
+    REASON_CODE_NAMES,
+    CaseRecord,
+    DecisionRecord,
+    ReferenceFinding,
+    ReviewerFinding,
+    StoredAudit,
+)
 from workstation.overlay import FLAG_COLOURS, FLAG_PRIORITY, REFERENCE_COLOUR, REVIEWER_COLOUR, OverlayBox
 
 # Streamlit badge colours per flag type, matching the overlay's box colours.
@@ -303,30 +311,72 @@ def run_summary(report: AuditReport) -> RunSummary:
     return RunSummary(tuple(banners), tuple(notes))
 
 
-_ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
-MIN_DRAWN_FRACTION = 0.005  # a drag shorter than this (of the canvas side) is a click, not a box
+@dataclass(frozen=True)
+class DraftView:
+    """The draft as the parser read it: the highlighted text, a legend of its labels, the parser's table."""
+
+    html: str
+    legend: str
+    rows: list[dict[str, Any]]
 
 
-def boxes_from_drawing(drawing: Mapping[str, Any] | None, canvas_size: tuple[int, int]) -> list[Box]:
-    """Rectangles drawn on a canvas of ``canvas_size`` (Fabric.js JSON) as normalized boxes.
+def draft_view(draft: DraftReading | None) -> DraftView | None:
+    if draft is None:
+        return None
+    return DraftView(
+        html=highlight_draft_html(draft.text, draft.labels),
+        legend=legend_html([item.label for item in draft.labels]),
+        rows=reading_rows(draft),
+    )
 
-    Handles Fabric's origin (a rect may be placed by its centre) and scale; clips to the
-    canvas; drops rects too small to be a deliberate drag.
-    """
-    if not drawing:
-        return []
-    width, height = canvas_size
-    boxes: list[Box] = []
-    for item in drawing.get("objects", []) or []:
-        if str(item.get("type", "")).lower() not in ("rect", "labeledrect"):
-            continue
-        w = float(item.get("width", 0)) * float(item.get("scaleX", 1) or 1)
-        h = float(item.get("height", 0)) * float(item.get("scaleY", 1) or 1)
-        left = float(item.get("left", 0)) - _ORIGIN.get(str(item.get("originX", "left")), 0.0) * w
-        top = float(item.get("top", 0)) - _ORIGIN.get(str(item.get("originY", "top")), 0.0) * h
-        x0, x1 = max(0.0, left / width), min(1.0, (left + w) / width)
-        y0, y1 = max(0.0, top / height), min(1.0, (top + h) / height)
-        if x1 - x0 < MIN_DRAWN_FRACTION or y1 - y0 < MIN_DRAWN_FRACTION:
-            continue
-        boxes.append(Box(x0=x0, y0=y0, x1=x1, y1=y1))
-    return boxes
+
+def choice_index(options: Sequence[str], current: str) -> int:
+    """Where ``current`` is among ``options`` (the first option when it is not there)."""
+    return options.index(current) if current in options else 0
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """Everything the Review page shows for one case and reviewer, read once per rerun."""
+
+    case: CaseRecord
+    title: str  # the caption under the case id
+    audit: StoredAudit  # the case's latest run
+    audited_now: bool  # the case had never been audited: this run was made on opening it
+    cards: tuple[FlagCard, ...]
+    references: tuple[ReferenceFinding, ...]
+    drawn: tuple[ReviewerFinding, ...]  # every reviewer's boxes on this case
+    summary: RunSummary
+    draft: DraftView | None
+    findings: list[dict[str, Any]]  # the grounder's findings as table rows
+    grounders: tuple[str, ...]  # the backends a re-audit can use
+    parsers: tuple[str, ...]
+
+    @property
+    def report(self) -> AuditReport:
+        return self.audit.report
+
+    @property
+    def decided(self) -> list[bool]:
+        """Per flag, whether this reviewer has decided it (where the focus may start)."""
+        return [card.decided for card in self.cards]
+
+    def boxes(self, layers: Layers) -> tuple[OverlayBox, ...]:
+        return tuple(overlay_boxes(self.report, self.references, self.drawn, layers))
+
+    @property
+    def drawn_caption(self) -> str | None:
+        """'Reviewer boxes: ana: nodule / mass (note); …', or None when nobody has drawn one."""
+        if not self.drawn:
+            return None
+        return "Reviewer boxes: " + "; ".join(
+            f"{item.reviewer}: {DISPLAY_NAMES[item.label]}" + (f" ({item.note})" if item.note else "")
+            for item in self.drawn
+        )
+
+    @property
+    def run_caption(self) -> str:
+        run = self.audit
+        return (
+            f"Current run {run.run_id}: {run.grounder} + {run.parser}, {run.created_at:%Y-%m-%d %H:%M} UTC."
+        )
