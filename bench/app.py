@@ -1,4 +1,5 @@
-"""Workstation benchmarks (issue 5): ``python -m bench.app [--cases N] [--flags N] [--reruns N]``.
+"""Workstation benchmarks (issue 5): ``python -m bench.app [--cases N] [--flags N] [--reruns N]
+[--baseline TREE]``.
 
 Prints, never asserts:
 
@@ -8,12 +9,15 @@ Prints, never asserts:
   (``bench.store.bulk_load``) plus the demo worklist, CPU defaults: the Review page's script
   run after clicking Accept/Dismiss, measured with Streamlit's AppTest (server-side time:
   the script run and its element protos; the browser's paint is not included) — target
-  ≤ 300 ms.
+  ≤ 300 ms. With ``--baseline TREE`` (a checkout of older code, e.g. ``git worktree add
+  /tmp/old <commit>``), the reruns are measured for that tree and this one in turn, each in
+  its own process, on the same database, and the new/old ratio of each figure is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -68,10 +72,15 @@ def time_launch(command: list[str], db: Path) -> float:
             server.wait()
 
 
+def _p95(samples_ms: list[float]) -> float:
+    ordered = sorted(samples_ms)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
 def describe(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return f"median {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   max {ordered[-1]:7.1f} ms"
+    median, p95, top = statistics.median(ordered), _p95(ordered), ordered[-1]
+    return f"median {median:7.1f} ms   p95 {p95:7.1f} ms   max {top:7.1f} ms"
 
 
 def bench_launch(folder: Path, repeats: int) -> None:
@@ -101,9 +110,8 @@ def bench_launch(folder: Path, repeats: int) -> None:
         )
 
 
-def bench_review(folder: Path, n_cases: int, n_flags: int, reruns: int) -> None:
-    from streamlit.testing.v1 import AppTest
-
+def build_review_db(folder: Path, n_cases: int, n_flags: int) -> tuple[Path, str]:
+    """A database of bulk rows plus the demo worklist, and the first demo case whose audit raises flags."""
     from bench.store import bulk_load
     from data.demo import seed_demo
     from data.records import WorklistQuery
@@ -117,16 +125,24 @@ def bench_review(folder: Path, n_cases: int, n_flags: int, reruns: int) -> None:
         seed_demo(store, image_dir=folder / "demo-images")
         stats = store.stats()
         demo = store.worklist(WorklistQuery(source="demo", page_size=100)).rows
-        case_id = next(  # the first demo case whose audit raises flags (each is audited once here)
+        case_id = next(  # each demo case is audited once here, so opening it does not audit
             row.case_id for row in demo if services.ensure_audited(store, row.case_id)[0].flag_ids
         )
     print(
         f"database: {stats.cases:,} cases, {stats.flags:,} flags, {stats.decisions:,} decisions "
         f"(built in {time.perf_counter() - started:.1f} s); reviewing {case_id}"
     )
+    return db, case_id
+
+
+def measure_reruns(app: Path, db: Path, case_id: str, reruns: int) -> dict[str, list[float]]:
+    """The Review page of ``app`` under AppTest: its first open, then ``reruns`` times a rerun with no
+    change and one after clicking Accept or Dismiss (in ms). Imports only Streamlit here, so the app's
+    own modules come from whichever tree is first on the path."""
+    from streamlit.testing.v1 import AppTest
 
     os.environ["CXR_AUDIT_DB"] = str(db)
-    at = AppTest.from_file(str(APP), default_timeout=120)
+    at = AppTest.from_file(str(app), default_timeout=120)
     at.query_params["reviewer"] = "bench"
     at.query_params["case"] = case_id
     at.run()
@@ -134,27 +150,68 @@ def bench_review(folder: Path, n_cases: int, n_flags: int, reruns: int) -> None:
     first = time.perf_counter()
     at.run()
     opened_ms = (time.perf_counter() - first) * 1e3
-    print(f"review page, first open (audits the case, decodes the image): {opened_ms:.0f} ms")
     if at.exception:
         raise RuntimeError([item.value for item in at.exception])
     flag_buttons = [b.key for b in at.button if b.key.startswith(("accept_", "dismiss_"))]
     if not flag_buttons:
         raise RuntimeError(f"{case_id} has no flags to decide")
-
     plain, decided = [], []
     for index in range(reruns):
         started = time.perf_counter()
         at.run()
         plain.append((time.perf_counter() - started) * 1e3)
-        key = flag_buttons[index % len(flag_buttons)]
-        at.button(key=key).click()
+        at.button(key=flag_buttons[index % len(flag_buttons)]).click()
         started = time.perf_counter()
         at.run()
         decided.append((time.perf_counter() - started) * 1e3)
         if at.exception:
             raise RuntimeError([item.value for item in at.exception])
-    print(f"review page rerun, no change      : {describe(plain)}")
-    print(f"review page rerun after a decision: {describe(decided)}   (target ≤ 300 ms, n={reruns})")
+    return {"opened": [opened_ms], "plain": plain, "decided": decided}
+
+
+def print_reruns(samples: dict[str, list[float]], label: str = "") -> None:
+    reruns, opened = len(samples["decided"]), statistics.median(samples["opened"])
+    print(f"review page{label}, first open (decodes the image): {opened:.0f} ms")
+    print(f"review page{label} rerun, no change      : {describe(samples['plain'])}")
+    print(
+        f"review page{label} rerun after a decision: {describe(samples['decided'])}   "
+        f"(target ≤ 300 ms, n={reruns})"
+    )
+
+
+def measure_in_tree(tree: Path, db: Path, case_id: str, reruns: int) -> dict[str, list[float]]:
+    """``measure_reruns`` in a fresh process whose ``workstation`` (and all else) comes from ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "CXR_AUDIT_DB": str(db)}
+    command = [sys.executable, __file__, "--measure", str(db), case_id, "--reruns", str(reruns), "--app"]
+    done = subprocess.run(
+        [*command, str(tree / "workstation" / "app.py")],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {tree} failed:\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def compare_with_baseline(baseline: Path, db: Path, case_id: str, reruns: int, rounds: int) -> None:
+    """The reruns for ``baseline`` and for this tree, in alternating processes, and new/old ratios."""
+    trees = {"old": baseline.resolve(), "new": REPO}
+    pooled: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            for key, values in measure_in_tree(tree, db, case_id, reruns).items():
+                pooled[name].setdefault(key, []).extend(values)
+    for name, tree in trees.items():
+        print(f"{name}: {tree}")
+        print_reruns(pooled[name], f" ({name})")
+    for key, what in (("plain", "rerun, no change"), ("decided", "rerun after a decision")):
+        old, new = sorted(pooled["old"][key]), sorted(pooled["new"][key])
+        median = statistics.median(new) / statistics.median(old)
+        p95 = _p95(new) / _p95(old)
+        print(f"new/old, review page {what}: median ×{median:.2f}, p95 ×{p95:.2f} (n={len(new)} each)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,14 +223,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reruns", type=int, default=30)
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument("--skip-launch", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout of older code: measure its review reruns beside these"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per tree with --baseline")
+    parser.add_argument("--measure", nargs=2, metavar=("DB", "CASE"), help=argparse.SUPPRESS)
+    parser.add_argument("--app", type=Path, default=APP, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.measure:  # a child of --baseline: one tree's samples, as JSON on the last line
+        print(json.dumps(measure_reruns(args.app, Path(args.measure[0]), args.measure[1], args.reruns)))
+        return 0
     print(f"CPU cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="cxr-bench-app-") as scratch:
         folder = Path(scratch)
         if not args.skip_launch:
             bench_launch(folder, args.launches)
-        bench_review(folder, args.cases, args.flags, args.reruns)
+        db, case_id = build_review_db(folder, args.cases, args.flags)
+        if args.baseline is None:
+            print_reruns(measure_reruns(APP, db, case_id, args.reruns))
+        else:
+            compare_with_baseline(args.baseline, db, case_id, args.reruns, args.rounds)
     return 0
 
 
