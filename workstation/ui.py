@@ -1,8 +1,9 @@
 """Streamlit helpers every page uses: the shared store, cached backends and images, the error
 boundary, the disclaimer and the reviewer.
 
-Only this module and the page scripts import Streamlit; the logic they call lives in
-``services``, ``review``, ``overlay``, ``teaching``, ``evaluation`` and ``model_status``.
+Only this module, ``review_actions`` (the Review page's clicks), ``charts`` (column formats)
+and the page scripts import Streamlit; the logic they call lives in ``services``,
+``review_view``, ``overlay``, ``teaching``, ``evaluation`` and ``model_status``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.errors import AuditError, ConfigMismatchError, IntegrityError
-from data.errors import DataError, ImageLoadError, UnknownCaseError
+from data.errors import DatabaseLockedError, DataError, ImageLoadError, UnknownCaseError, WriteConflictError
 from models.errors import (
     BackendUnavailableError,
     BenchmarkDataError,
@@ -13,6 +13,7 @@ from models.errors import (
     FindingsFileError,
     ModelError,
     SettingsError,
+    UnknownBackendError,
 )
 from workstation import messages
 
@@ -87,3 +88,36 @@ def test_the_cli_line_leads_with_notes_ends_with_the_cli_step_and_has_no_line_br
         "while scoring the rules parser: gold file not found: /data/gold.csv "
         "(pass --data with the shared data folder)"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "headline", "next_step"),
+    [
+        (DatabaseLockedError("/x.duckdb", 4242, "python3"), "in use by process 4242", "close that process"),
+        (ImageLoadError("/img.png", "file not found"), "image could not be read", "PNG, JPEG or DICOM"),
+        (
+            WriteConflictError("record a decision", 8, "conflict"),
+            "Nothing was saved",
+            "press the button again",
+        ),
+        (UnknownBackendError("grounder", "gpt", ["reference"]), "No grounder called 'gpt'", "reference"),
+        (BackendUnavailableError("needs torch"), "cannot run on this machine", "Models page"),
+        (
+            ModuleNotFoundError("No module named 'torch'", name="torch"),
+            "torch is not installed",
+            "pip install",
+        ),
+    ],
+    ids=["locked", "image", "write-conflict", "unknown-backend", "unavailable", "missing-package"],
+)
+def test_every_handled_error_becomes_a_message_with_a_next_step(
+    error: BaseException, headline: str, next_step: str
+) -> None:
+    assert isinstance(error, messages.HANDLED)
+
+    message = messages.describe(error)
+
+    assert headline in message.headline
+    assert next_step in message.next_step
+    assert str(error) == message.detail
+    assert "What to do" in message.as_markdown()

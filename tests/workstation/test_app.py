@@ -1,5 +1,6 @@
-"""Every page of the workstation renders under AppTest without an exception, shows the
-disclaimer, and the app never imports torch to start."""
+"""The app (``workstation/app.py``) under AppTest: every page renders without an exception and
+shows the disclaimer, the sidebar's reviewer stays named from page to page, a database held
+elsewhere gives a message naming its holder, and the app never imports torch to start."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 from audit import DISCLAIMER
 from data.store import ENV_DB
-from models.availability import GpuStatus
 from tests.workstation.conftest import APP_SCRIPT, PAGES, no_exceptions
 
 REPO_ROOT = APP_SCRIPT.parents[1]
@@ -111,36 +111,3 @@ def test_the_reviewer_named_in_the_sidebar_stays_named_on_every_page(app: Callab
     for page in ("teaching", "evaluation", "worklist"):
         at.switch_page(f"app_pages/{page}.py").run()
         assert at.sidebar.text_input(key="reviewer_input").value == "Ana Lima", page
-
-
-def test_the_models_page_checks_the_gpu_only_when_asked(
-    app: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import models.availability
-
-    asked: list[bool] = []
-
-    def fake_gpu_status() -> GpuStatus:
-        asked.append(True)
-        return GpuStatus(torch_installed=True, torch_version="2.13.0+cpu")
-
-    monkeypatch.setattr(models.availability, "gpu_status", fake_gpu_status)
-    at = app("models")
-    assert asked == []
-
-    at.button(key="md_check_gpu").click().run()
-
-    assert asked == [True]
-    assert any("no CUDA GPU (torch 2.13.0+cpu)" in item.value for item in at.markdown)
-
-
-@pytest.mark.parametrize("choice", ["parser: rules", "grounder: reference"], ids=["rules", "reference"])
-def test_the_models_page_tests_a_backend(app: Callable[..., AppTest], choice: str) -> None:
-    at = app("models")
-
-    at.selectbox(key="md_choice").select(choice).run()
-    at.button(key="md_test").click().run()
-
-    no_exceptions(at)
-    assert not at.error
-    assert any("(ok)" in item.value for item in at.markdown)
