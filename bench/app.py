@@ -200,8 +200,11 @@ def compare_with_baseline(baseline: Path, db: Path, case_id: str, reruns: int, r
     """The reruns for ``baseline`` and for this tree, in alternating processes, and new/old ratios."""
     trees = {"old": baseline.resolve(), "new": REPO}
     pooled: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
-    for _ in range(rounds):
-        for name, tree in trees.items():
+    for round_number in range(rounds):
+        order = list(trees.items())
+        if round_number % 2:  # each tree goes first in half the rounds, so neither gains from going second
+            order.reverse()
+        for name, tree in order:
             for key, values in measure_in_tree(tree, db, case_id, reruns).items():
                 pooled[name].setdefault(key, []).extend(values)
     for name, tree in trees.items():
