@@ -71,7 +71,9 @@ def read_annotations(path: Path) -> list[dict[str, Any]]:
     return list(as_dicts(header, rows))
 
 
-def _box(item: dict[str, Any], size: tuple[int, int]) -> BoxResult | None:
+def annotation_box(item: dict[str, Any], size: tuple[int, int]) -> BoxResult | None:
+    """An annotation's box on an image of ``size``, in whichever form it came; None without one."""
+
     def number(key: str) -> float | None:
         value = item.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -95,7 +97,8 @@ def _box(item: dict[str, Any], size: tuple[int, int]) -> BoxResult | None:
     return None
 
 
-def _label(name: str, label_source: str | None) -> Label | None:
+def annotation_label(name: str, label_source: str | None) -> Label | None:
+    """The canonical label an annotation names: through ``label_source``'s table, or a synonym."""
     if label_source is not None:
         return map_source_label(label_source, name)
     return canonical_label(name)
@@ -148,12 +151,12 @@ def import_folder(
         findings: list[ReferenceFinding] = []
         for item in by_path.get(path.resolve(), []):
             name = str(item["label"]).strip()
-            label = _label(name, label_source)
+            label = annotation_label(name, label_source)
             if label is None:
                 summary.drop_label(name)
                 continue
             try:
-                result = _box(item, info.size)
+                result = annotation_box(item, info.size)
             except (TypeError, ValueError) as error:
                 summary.skip(f"unreadable box ({error})", f"{path.name} {name}")
                 continue
@@ -215,4 +218,11 @@ def _add_drafts(
         summary.drafts_added += 1
 
 
-__all__ = ["UnsafePathError", "case_id_for", "import_folder", "read_annotations"]
+__all__ = [
+    "UnsafePathError",
+    "annotation_box",
+    "annotation_label",
+    "case_id_for",
+    "import_folder",
+    "read_annotations",
+]

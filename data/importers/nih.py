@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
-from audit.boxes import from_pixel_xywh, scale_pixel_box
-from audit.labels import map_source_label, map_source_labels
+from audit.boxes import BoxResult, from_pixel_xywh, scale_pixel_box
+from audit.labels import Label, map_source_label, map_source_labels
 from data.errors import ImportFormatError
 from data.importers.common import (
     BatchWriter,
@@ -86,8 +86,12 @@ def _xywh(numbers: list[float | None]) -> tuple[float, float, float, float] | No
     return (x, y, w, h)
 
 
-def read_box_file(path: Path) -> list[BoxRow]:
-    """Read any of the accepted box files into rows (``xywh`` None for a row without a box)."""
+def read_box_file(path: Path, default_table: str = "nih") -> list[BoxRow]:
+    """Read any of the accepted box files into rows (``xywh`` None for a row without a box).
+
+    A row of an ``image,label,...`` file says whose it is in its ``source`` column; rows of a
+    file without one belong to ``default_table`` (``nih`` or ``chestx_det``).
+    """
     header, rows = read_csv(path)
     out: list[BoxRow] = []
     if header and header[0] == "Image Index":  # NIH's BBox_List_2017.csv
@@ -104,11 +108,12 @@ def read_box_file(path: Path) -> list[BoxRow]:
             raise ImportFormatError(f"{path} lacks the column(s) {', '.join(missing)}")
         for row in as_dicts(header, rows):
             source = row.get("source", "")
-            table = (
-                "chestx_det"
-                if source.startswith("ChestX-Det") or image_column == "nih_image_index"
-                else "nih"
-            )
+            if image_column == "nih_image_index" or source.startswith("ChestX-Det"):
+                table = "chestx_det"
+            elif source:
+                table = "nih"
+            else:
+                table = default_table
             numbers = [parse_float(row.get(k)) for k in ("x", "y", "w", "h")]
             out.append(
                 BoxRow(row[image_column].strip(), row["label"].strip(), _xywh(numbers), _size(row), table)
@@ -118,6 +123,15 @@ def read_box_file(path: Path) -> list[BoxRow]:
         f"{path} is not a known box file: expected NIH's BBox_List_2017.csv "
         "(Image Index,Finding Label,Bbox [x,y,w,h]) or image,label,x,y,w,h columns"
     )
+
+
+def row_finding(row: BoxRow, image_size: tuple[int, int]) -> tuple[Label | None, BoxResult | None]:
+    """The canonical label of a box row (None: no counterpart) and its box on an image of ``image_size``."""
+    label = map_source_label(row.table, row.label)
+    if label is None or row.xywh is None:
+        return label, None
+    scaled = scale_pixel_box(row.xywh, row.original_size, image_size)
+    return label, from_pixel_xywh(*scaled, image_size)
 
 
 @dataclass(frozen=True)
@@ -193,14 +207,13 @@ def import_nih(
             continue
         findings: list[ReferenceFinding] = []
         for row in by_image.get(path.name, []):
-            label = map_source_label(row.table, row.label)
+            label, result = row_finding(row, info.size)
             if label is None:
                 summary.drop_label(row.label)
                 continue
             box = None
-            if row.xywh is not None:
-                scaled = scale_pixel_box(row.xywh, row.original_size, info.size)
-                box = summary.keep_box(from_pixel_xywh(*scaled, info.size), f"{path.name} {row.label}")
+            if result is not None:
+                box = summary.keep_box(result, f"{path.name} {row.label}")
                 if box is None:
                     continue
             findings.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from audit.boxes import from_pixel_xyxy, scale_pixel_box
+from audit.boxes import BoxResult, from_pixel_xyxy, scale_pixel_box
 from audit.labels import map_source_label
 from data.importers.common import (
     BatchWriter,
@@ -35,16 +35,39 @@ SOURCE = "reference:VinDr-CXR"
 REQUIRED = ("image_id", "class_name", "x_min", "y_min", "x_max", "y_max")
 
 
+def read_vindr_rows(path: Path) -> dict[str, list[dict[str, str]]]:
+    """The rows of a VinDr ``train.csv`` per image id, in file order."""
+    header, raw = read_csv(path, REQUIRED)
+    rows_by_image: dict[str, list[dict[str, str]]] = {}
+    for row in as_dicts(header, raw):
+        rows_by_image.setdefault(row["image_id"].strip(), []).append(row)
+    return rows_by_image
+
+
+def row_box(row: dict[str, str], image_size: tuple[int, int]) -> BoxResult | None:
+    """A row's box on an image of ``image_size`` (None for a row without one, as "No finding" rows are).
+
+    The box is in the original DICOM's pixels; ``width``/``height`` columns, when a
+    conversion ships them, give that size and the box is scaled to the image found.
+    """
+    coords = [parse_float(row.get(k)) for k in ("x_min", "y_min", "x_max", "y_max")]
+    if any(c is None for c in coords):
+        return None
+    x0, y0, x1, y1 = (float(c) for c in coords)  # type: ignore[arg-type]
+    width, height = parse_float(row.get("width")), parse_float(row.get("height"))
+    if width and height and (int(width), int(height)) != image_size:
+        x0, y0, w, h = scale_pixel_box((x0, y0, x1 - x0, y1 - y0), (int(width), int(height)), image_size)
+        x1, y1 = x0 + w, y0 + h
+    return from_pixel_xyxy(x0, y0, x1, y1, image_size)
+
+
 def import_vindr(
     store: Store, images: Path, boxes: Path, *, verify: bool = True, show_progress: bool = False
 ) -> ImportSummary:
     """Import every image in ``images`` with its readers' boxes from ``boxes`` (train.csv); idempotent."""
     started = time.perf_counter()
     summary = ImportSummary(source="vindr")
-    header, raw = read_csv(boxes, REQUIRED)
-    rows_by_image: dict[str, list[dict[str, str]]] = {}
-    for row in as_dicts(header, raw):
-        rows_by_image.setdefault(row["image_id"].strip(), []).append(row)
+    rows_by_image = read_vindr_rows(boxes)
 
     files = scan_images(images)
     summary.images_found = len(files)
@@ -71,17 +94,10 @@ def import_vindr(
                 summary.drop_label(name)
                 continue
             reader = (row.get("rad_id") or "").strip() or None
-            coords = [parse_float(row.get(k)) for k in ("x_min", "y_min", "x_max", "y_max")]
+            result = row_box(row, info.size)
             box = None
-            if all(c is not None for c in coords):
-                x0, y0, x1, y1 = (float(c) for c in coords)  # type: ignore[arg-type]
-                width, height = parse_float(row.get("width")), parse_float(row.get("height"))
-                if width and height and (int(width), int(height)) != info.size:
-                    x0, y0, w, h = scale_pixel_box(
-                        (x0, y0, x1 - x0, y1 - y0), (int(width), int(height)), info.size
-                    )
-                    x1, y1 = x0 + w, y0 + h
-                box = summary.keep_box(from_pixel_xyxy(x0, y0, x1, y1, info.size), f"{path.stem} {name}")
+            if result is not None:
+                box = summary.keep_box(result, f"{path.stem} {name}")
                 if box is None:
                     continue
             key = (label, box, reader)
