@@ -378,6 +378,7 @@ class GroundingMetrics(Frozen):
     box_hit_rate_50: Figure  # reference boxes matched at IoU ≥ 0.5
     box_hit_rate_30: Figure  # reference boxes matched at IoU ≥ 0.3
     box_precision_50: Figure  # predicted boxes matched at IoU ≥ 0.5
+    box_precision_30: Figure  # predicted boxes matched at IoU ≥ 0.3
     mean_iou: Figure  # over matched pairs (IoU > 0)
 
 
@@ -427,5 +428,6 @@ def aggregate_grounding(
         box_hit_rate_50=_ratio_figure("box hit rate @ IoU 0.5", hits(IOU_HIT), n_ref, resampler, counts),
         box_hit_rate_30=_ratio_figure("box hit rate @ IoU 0.3", hits(IOU_LOOSE), n_ref, resampler, counts),
         box_precision_50=_ratio_figure("box precision @ IoU 0.5", hits(IOU_HIT), n_pred, resampler, counts),
+        box_precision_30=_ratio_figure("box precision @ IoU 0.3", hits(IOU_LOOSE), n_pred, resampler, counts),
         mean_iou=_ratio_figure("mean IoU of matched boxes", iou_sum, n_matched, resampler, counts),
     )

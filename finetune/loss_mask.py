@@ -68,7 +68,9 @@ def check_labels(
         ids = [int(t) for t in labels[row].tolist() if int(t) != IGNORE_INDEX]
         n_tokens = int(attention_mask[row].sum())
         if not ids:
-            raise LossMaskError(f"example {row} of the batch has no labelled token: the loss mask is all zero")
+            raise LossMaskError(
+                f"example {row} of the batch has no labelled token: the loss mask is all zero"
+            )
         if len(ids) >= n_tokens:
             raise LossMaskError(
                 f"example {row} of the batch has all {n_tokens} tokens labelled: the loss mask is all one "

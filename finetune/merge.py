@@ -139,9 +139,7 @@ def merge_weights(peft_model: Any) -> Any:
     return peft_model.merge_and_unload()
 
 
-def _functional(
-    base: list[Any], adapter: list[Any], merged: list[Any]
-) -> FunctionalCheck:
+def _functional(base: list[Any], adapter: list[Any], merged: list[Any]) -> FunctionalCheck:
     scale = max(float(logits.abs().max()) for logits, _, _ in adapter)
     tolerance = LOGITS_RTOL * scale
     merged_diff = max(float((m[0] - a[0]).abs().max()) for m, a in zip(merged, adapter, strict=True))
@@ -265,4 +263,6 @@ def merge(base: str, adapter: Path, out: Path) -> MergeReport:
 
 def read_merge_report(folder: Path) -> MergeReport | None:
     path = folder / MERGE_REPORT_FILE
-    return MergeReport.model_validate(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+    if not path.is_file():
+        return None
+    return MergeReport.model_validate(json.loads(path.read_text(encoding="utf-8")))

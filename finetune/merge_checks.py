@@ -32,7 +32,9 @@ class WeightCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lora_modules: int
-    max_error_ulps: float = Field(description="largest |merged − base − B·A·scale| in units in the last place")
+    max_error_ulps: float = Field(
+        description="largest |merged − base − B·A·scale|, in units in the last place"
+    )
     worst_module: str | None
     modules_off: list[str] = Field(description="LoRA modules whose merged weight is off by more than 1 ulp")
     other_tensors: int
@@ -73,7 +75,8 @@ def check_weights(
             continue
         w0 = base[key].detach().to("cpu", torch.float32)
         w1 = merged[key].detach().to("cpu", torch.float32)
-        delta = (update.lora_b.to("cpu", torch.float32) @ update.lora_a.to("cpu", torch.float32)) * update.scale
+        lora_a, lora_b = update.lora_a.to("cpu", torch.float32), update.lora_b.to("cpu", torch.float32)
+        delta = (lora_b @ lora_a) * update.scale
         if delta.shape != w0.shape:
             delta = delta.T  # fan-in/fan-out stored the other way round (Conv1D)
         error = (w1 - w0 - delta).abs()

@@ -49,7 +49,9 @@ def read_examples(corpus: Path, name: str) -> list[dict[str, Any]]:
         try:
             record = json.loads(line)
             images = [str((corpus / image).resolve()) for image in record["images"]]
-            examples.append({"images": images, "prompt": record["prompt"], "completion": record["completion"]})
+            examples.append(
+                {"images": images, "prompt": record["prompt"], "completion": record["completion"]}
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise CorpusError(f"{path} line {number} is not a corpus example: {error}") from None
     return examples
