@@ -71,6 +71,8 @@ def render_markdown(comparison: Comparison) -> str:
         lines += ["", "## Differences (later − earlier, paired bootstrap 95% interval)", ""]
         lines += ["| figure | runs | difference | 95% interval | N |", "|---|---|---|---|---|"]
         for diff in comparison.differences:
+            if diff.difference is None and diff.ci_low is None:
+                continue  # undefined in both runs (no item to score): listed in comparison.json only
             if diff.difference is None:
                 value, interval = "n/a", ""
             else:

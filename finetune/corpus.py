@@ -40,14 +40,19 @@ from finetune.curation import (
     split,
 )
 from finetune.errors import CorpusError
-from finetune.records import BoxLedger, CuratedImage, CurationReport, SplitFigures
+from finetune.records import (
+    CURATION_FILE,
+    TRAIN_FILE,
+    VAL_FILE,
+    BoxLedger,
+    CuratedImage,
+    CurationReport,
+    SplitFigures,
+)
 from finetune.sources import SourceRows, normal_by_label_file, read_images, source_rows, vqa_rows
 
 log = logging.getLogger(__name__)
 
-TRAIN_FILE = "train.jsonl"
-VAL_FILE = "val.jsonl"
-CURATION_FILE = "curation.json"
 DECIMALS = 4  # of box_2d: a tenth of a pixel on a 1,000 px image
 
 

@@ -1,9 +1,14 @@
-"""Typed errors of ``finetune/``: each class's docstring says what went wrong, in general."""
+"""Typed errors of ``finetune/``: each class's docstring says what went wrong, in general.
+
+They belong to the audit family, so the CLI and the app report them as one line each.
+"""
 
 from __future__ import annotations
 
+from audit.errors import AuditError
 
-class FinetuneError(Exception):
+
+class FinetuneError(AuditError):
     """The fine-tuning pipeline could not do what was asked."""
 
 

@@ -31,8 +31,9 @@ from pydantic import BaseModel, ConfigDict
 
 from finetune.errors import FinetuneError, MergeVerificationError
 from finetune.merge_checks import LoraUpdate, WeightCheck, check_weights
+from finetune.records import TRAIN_FILE
 from finetune.run_card import read_run_card
-from finetune.train import TRAIN_FILE, read_examples
+from finetune.train import read_examples
 from models.loading import require
 
 MERGE_REPORT_FILE = "merge_report.json"

@@ -22,6 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from audit.labels import Label
 from audit.schema import Box
 
+SOURCES: tuple[str, ...] = ("nih", "chestx-det", "vindr", "folder")  # the importers that read box files
+TRAIN_FILE = "train.jsonl"
+VAL_FILE = "val.jsonl"
+CURATION_FILE = "curation.json"
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

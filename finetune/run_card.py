@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from finetune.corpus import CURATION_FILE, TRAIN_FILE, VAL_FILE
 from finetune.errors import CorpusError
 from finetune.loss_mask import MaskCheck
+from finetune.records import CURATION_FILE, TRAIN_FILE, VAL_FILE
 
 RUN_CARD_FILE = "run_card.json"
 # The attention and MLP projections of the language model, not the vision tower's.

@@ -35,11 +35,10 @@ from data.importers.folder import annotation_box, annotation_label, case_id_for,
 from data.importers.nih import BoxRow, read_box_file, read_label_file, row_finding
 from data.importers.vindr import read_vindr_rows, row_box
 from finetune.errors import CorpusError
-from finetune.records import Annotation, BoxLedger, SourceImage
+from finetune.records import SOURCES, Annotation, BoxLedger, SourceImage
 
 log = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("nih", "chestx-det", "vindr", "folder")
 NIH_READERS = {"nih": "NIH", "chestx_det": "ChestX-Det"}
 VQA_READER = "VinDr-CXR-VQA"
 _YES = {"yes", "true", "1"}

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from finetune.corpus import CURATION_FILE, TRAIN_FILE, VAL_FILE
 from finetune.errors import CorpusError, FinetuneError
 from finetune.loss_mask import MaskCheckingCollator, turn_suffix
+from finetune.records import CURATION_FILE, TRAIN_FILE, VAL_FILE
 from finetune.run_card import RUN_CARD_FILE, FitConfig, RunCard, corpus_hash, loss_curve, versions
 from models.loading import quantization_config, require
 

@@ -33,6 +33,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "workstation.cli.eval_cmd",
     "workstation.cli.eval_parser_cmd",
     "workstation.cli.data_cmds",
+    "workstation.cli.train_cmd",
+    "workstation.cli.ground_cmd",
+    "workstation.cli.compare_cmd",
 )
 
 
