@@ -20,17 +20,18 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "run.sh: Python 3.11 or newer is needed" >&2; exit 1; }
 
-# Reinstall only when a requirements file or pyproject.toml changed since the last install.
+# Reinstall only when a requirements file (runtime, training, dev) or pyproject.toml changed since
+# the last install.
 install() {
   local want stamp=$VENV/.installed
-  want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements.txt requirements-train.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "run.sh: installing dependencies into $VENV (first run takes a few minutes)"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -r requirements.txt -r requirements-dev.txt
+    "$VENV/bin/python" -m pip install -q -r requirements.txt -r requirements-train.txt -r requirements-dev.txt
     "$VENV/bin/python" -m pip install -q --no-deps -e .
     echo "$want" >"$stamp"
   fi

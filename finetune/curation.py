@@ -214,18 +214,31 @@ def _patient_strata(images: Sequence[CuratedImage]) -> dict[str, str]:
 def split(
     images: Sequence[CuratedImage], val_fraction: float = VAL_FRACTION, seed: int = 0
 ) -> tuple[list[CuratedImage], list[CuratedImage]]:
-    """(train, val), disjoint by patient; about ``val_fraction`` of each stratum's patients in val."""
+    """(train, val), disjoint by patient; about ``val_fraction`` of each stratum's patients in val.
+
+    Each stratum gives ``floor(n × val_fraction)`` patients, and the strata with the largest
+    remainders one more each, until val holds the rounded share of all patients.
+    """
     strata = _patient_strata(images)
     by_stratum: dict[str, list[str]] = defaultdict(list)
     for patient in sorted(strata):
         by_stratum[strata[patient]].append(patient)
     rng = np.random.default_rng(seed)
+    names = sorted(by_stratum)
+    shares = [len(by_stratum[name]) * val_fraction for name in names]
+    counts = [int(share) for share in shares]
+    # Largest remainders take the rest, so the total is the rounded share even when every
+    # stratum is small; ties are broken by the seeded generator.
+    left = int(sum(len(p) for p in by_stratum.values()) * val_fraction + 0.5) - sum(counts)
+    tie_break = rng.permutation(len(names))
+    order = sorted(range(len(names)), key=lambda i: (-(shares[i] - counts[i]), tie_break[i]))
+    for i in order[: max(0, left)]:
+        counts[i] += 1
     val_patients: set[str] = set()
-    for stratum in sorted(by_stratum):
-        patients = by_stratum[stratum]
-        order = rng.permutation(len(patients))
-        n_val = int(len(patients) * val_fraction + 0.5)
-        val_patients.update(patients[i] for i in order[:n_val])
+    for name, n_val in zip(names, counts, strict=True):
+        patients = by_stratum[name]
+        chosen = rng.permutation(len(patients))[:n_val]
+        val_patients.update(patients[i] for i in chosen)
     train = [image for image in images if image.image.patient not in val_patients]
     val = [image for image in images if image.image.patient in val_patients]
     return train, val
