@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench [NAME ...]`` (all CPU benchmarks when no name is given).
 
 Each benchmark is a module in this package with a ``main()``; each prints its own numbers.
-``gpu_models`` runs only when named, since it needs a CUDA GPU.
+``gpu_models`` and ``finetune_gpu`` run only when named, since they need a CUDA GPU.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 
 CPU_BENCHMARKS: tuple[str, ...] = ("parser_openi", "store", "eval_nih", "app")
-ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models")
+ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,7 +103,9 @@ def build_model(folder: Path, shape: str, device: str) -> Path:
         eos_token_id=[vocab["<eos>"], vocab["<end_of_turn>"]],
     )
     dtype = "bfloat16" if device.startswith("cuda") else "float32"
-    return save_random_model(config, "Gemma3ForConditionalGeneration", folder, processor, dtype=dtype, device=device)
+    return save_random_model(
+        config, "Gemma3ForConditionalGeneration", folder, processor, dtype=dtype, device=device
+    )
 
 
 def write_phantoms(folder: Path, count: int) -> tuple[Path, Path]:
@@ -120,7 +122,9 @@ def write_phantoms(folder: Path, count: int) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", "x0", "y0", "x1", "y1", "normalized"])
         for index in range(count):
-            findings = () if index % 3 == 0 else (PhantomFinding(label=labels[index % len(labels)], side="left"),)
+            findings = (
+                () if index % 3 == 0 else (PhantomFinding(label=labels[index % len(labels)], side="left"),)
+            )
             phantom = draw_phantom(PhantomSpec(seed=index, findings=findings))
             name = f"phantom_{index:03d}.png"
             Image.fromarray(phantom.pixels).save(images / name)
@@ -132,12 +136,13 @@ def write_phantoms(folder: Path, count: int) -> tuple[Path, Path]:
     return images, annotations
 
 
-def run(workdir: Path, *, shape: str = "4b", steps: int = STEPS, device: str = "cuda:0", profile: Any = None) -> Figures:
+def run(
+    workdir: Path, *, shape: str = "4b", steps: int = STEPS, device: str = "cuda:0", profile: Any = None
+) -> Figures:
     """Build, curate and train; the figures of one run."""
     import torch
 
-    from finetune.corpus import build_corpus
-    from finetune.profiles import corpus_profile
+    from finetune.corpus import build_corpus, corpus_profile
     from finetune.run_card import FitConfig
     from finetune.train import fit
 
@@ -145,7 +150,13 @@ def run(workdir: Path, *, shape: str = "4b", steps: int = STEPS, device: str = "
     base = build_model(workdir / "base", shape, device)
     build_s = time.perf_counter() - started
     images, annotations = write_phantoms(workdir / "data", PHANTOMS)
-    build_corpus(images, [(annotations, "folder")], workdir / "corpus", profile or corpus_profile(None), val_fraction=0.0)
+    build_corpus(
+        images,
+        [(annotations, "folder")],
+        workdir / "corpus",
+        profile or corpus_profile(None),
+        val_fraction=0.0,
+    )
     on_cuda = device.startswith("cuda")
     if on_cuda:
         torch.cuda.reset_peak_memory_stats()
@@ -174,10 +185,16 @@ def run(workdir: Path, *, shape: str = "4b", steps: int = STEPS, device: str = "
 
 
 def _trainable(adapter: Path) -> int:
+    """The adapter's parameter count, read from its safetensors header."""
     from safetensors import safe_open
 
+    total = 0
     with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as handle:
-        return sum(handle.get_slice(key).get_shape()[0] * handle.get_slice(key).get_shape()[1] for key in handle.keys())
+        names = handle.keys()
+        for name in names:
+            rows, columns = handle.get_slice(name).get_shape()
+            total += rows * columns
+    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,9 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="finetune-gpu-") as scratch:
         figures = run(args.workdir or Path(scratch), steps=args.steps)
     print(f"MedGemma-4B-shaped QLoRA, {figures.steps} steps on {figures.device}:")
-    print(f"  build {figures.build_s:.1f} s; load + train {figures.fit_s:.1f} s; train {figures.train_s:.1f} s")
+    print(
+        f"  build {figures.build_s:.1f} s; load + train {figures.fit_s:.1f} s; train {figures.train_s:.1f} s"
+    )
     print(f"  {figures.s_per_step:.3f} s/step; peak VRAM {figures.peak_vram_gib} GiB")
-    print(f"  loss {figures.first_loss} → {figures.last_loss}; {figures.trainable_params:,} trainable parameters")
+    print(
+        f"  loss {figures.first_loss} → {figures.last_loss}; "
+        f"{figures.trainable_params:,} trainable parameters"
+    )
     if args.json:
         args.json.write_text(json.dumps(asdict(figures), indent=2) + "\n", encoding="utf-8")
     return 0

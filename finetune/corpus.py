@@ -7,13 +7,13 @@ Writes into the output folder:
   [assistant turn], ...}``: the user turn is the checkpoint profile's (image first, then its
   pinned prompt), the assistant turn the target JSON, a list of ``{"label", "box_2d"}``
   with ``box_2d = [y0, x0, y1, x1]`` in 0–1 of the image's own width and height, labels
-  in the checkpoint's vocabulary; a normal image's target is ``[{"label": "no_finding",
-  "box_2d": null}]``. ``case_id``, ``dataset``, ``patient`` (a hash) and ``image_size``
-  ride along for the reader.
+  in the checkpoint's vocabulary, written by the profile (``answer_text``); a normal
+  image's target is ``[{"label": "no_finding", "box_2d": null}]``. ``case_id``,
+  ``dataset``, ``patient`` (a hash) and ``image_size`` ride along for the reader.
 - ``curation.json``: the :class:`~finetune.records.CurationReport`.
 
 Every target is read back through :func:`audit.recover.parse_findings` before it is
-written, and must come back ``ok`` with the same boxes: a target the recovery layer would
+written, and must come back with the same boxes and no repair: a target the recovery layer would
 have to repair is a bug here, not a training example.
 """
 
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from audit.boxes import to_box_2d
 from audit.labels import Label
 from audit.recover import parse_findings
 from audit.schema import Box
@@ -53,49 +52,71 @@ from finetune.sources import SourceRows, normal_by_label_file, read_images, sour
 
 log = logging.getLogger(__name__)
 
-DECIMALS = 4  # of box_2d: a tenth of a pixel on a 1,000 px image
+DECIMALS = 4  # of box_2d in the profiles' targets: a readback may differ by rounding only
 
 
 class CorpusProfile(Protocol):
-    """What the corpus needs from a checkpoint profile: its name, user turn and vocabulary."""
+    """What the corpus needs from a checkpoint profile (``models.checkpoints.GroundingProfile``)."""
 
     @property
     def name(self) -> str: ...
 
-    def training_user_turn(self) -> dict[str, Any]:
-        """The user message, image placeholder first, then the pinned prompt."""
+    def user_turn(self, image: Any = None) -> dict[str, Any]:
+        """The one user turn: an image placeholder and the pinned prompt, in the checkpoint's order."""
+        ...
+
+    def answer_text(self, findings: Sequence[tuple[Label, Box | None]]) -> str:
+        """The target the checkpoint is to write for ``findings`` (none: the no_finding element)."""
         ...
 
     def vocabulary_label(self, label: Label) -> str:
-        """The checkpoint's name for a canonical label."""
+        """The checkpoint's name for one of our labels."""
+        ...
+
+    def renamed_labels(self) -> dict[str, Label]:
+        """The checkpoint's label names that differ from ours."""
         ...
 
 
-def target_findings(image: CuratedImage, profile: CorpusProfile) -> list[dict[str, Any]]:
-    if image.is_normal:
-        return [{"label": profile.vocabulary_label("no_finding"), "box_2d": None}]
-    return [
-        {
-            "label": profile.vocabulary_label(box.label),
-            "box_2d": [round(v, DECIMALS) for v in to_box_2d(box.box, "unit")],
-        }
-        for box in image.boxes
-    ]
+def corpus_profile(name: str | None) -> CorpusProfile:
+    """The checkpoint profile named ``name`` (default: the published fine-tune's), from models/."""
+    from models.checkpoints import DEFAULT_GROUNDING_PROFILE, UnknownProfileError, grounding_profile
+
+    try:
+        return grounding_profile(name or DEFAULT_GROUNDING_PROFILE)
+    except UnknownProfileError as error:
+        raise CorpusError(str(error)) from None
 
 
 def target_text(image: CuratedImage, profile: CorpusProfile) -> str:
-    """The assistant target, exactly as the model is to write it."""
-    text = json.dumps(target_findings(image, profile), separators=(", ", ": "))
-    check_readback(text, image)
+    """The assistant target, exactly as the model is to write it, checked by reading it back."""
+    text = profile.answer_text([(box.label, box.box) for box in image.boxes])
+    check_readback(text, image, profile)
     return text
 
 
-def check_readback(text: str, image: CuratedImage) -> None:
-    """Raise CorpusError unless the recovery layer reads ``text`` cleanly as ``image``'s boxes."""
+def _vocabulary_readings(text: str, profile: CorpusProfile) -> set[str]:
+    """What the recovery layer records when it reads the checkpoint's own label names: not repairs."""
+    items = json.loads(text)
+    renamed = profile.renamed_labels()
+    return {
+        f"item {index}: read label {item['label']!r} as {renamed[item['label']]!r}"
+        for index, item in enumerate(items)
+        if item["label"] in renamed
+    }
+
+
+def check_readback(text: str, image: CuratedImage, profile: CorpusProfile) -> None:
+    """Raise CorpusError unless the recovery layer reads ``text`` as ``image``'s boxes, repairing nothing.
+
+    Reading a label the checkpoint spells its own way (``lung_opacity_consolidation``) is the
+    vocabulary, not a repair of the text; anything else the recovery layer records is.
+    """
     size = (image.image.width, image.image.height)
     reading = parse_findings(text, "corpus", size)
-    if reading.outcome.status != "ok":
-        detail = reading.outcome.error or "; ".join(reading.outcome.repairs)
+    repairs = set(reading.outcome.repairs) - _vocabulary_readings(text, profile)
+    if reading.outcome.status == "failed" or repairs or reading.outcome.dropped_items:
+        detail = reading.outcome.error or "; ".join(sorted(repairs))
         raise CorpusError(f"the target of {image.image.image_id} does not read back cleanly: {detail}")
     expected = [("no_finding", None)] if image.is_normal else [(b.label, b.box) for b in image.boxes]
     read = [(finding.label, finding.box) for finding in reading.findings]
@@ -116,7 +137,7 @@ def example(image: CuratedImage, profile: CorpusProfile) -> dict[str, Any]:
     """One JSONL line: TRL's conversational prompt/completion, with the image path."""
     return {
         "images": [image.image.path],
-        "prompt": [profile.training_user_turn()],
+        "prompt": [profile.user_turn()],
         "completion": [
             {"role": "assistant", "content": [{"type": "text", "text": target_text(image, profile)}]}
         ],

@@ -7,14 +7,18 @@ chat template); the adapter is trained on it for two QLoRA steps once per sessio
 from __future__ import annotations
 
 import csv
+import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from audit.boxes import to_box_2d
 from audit.labels import Label
+from audit.schema import Box
 from finetune.corpus import build_corpus
 from finetune.records import CurationReport
 
@@ -22,16 +26,31 @@ WIDTH, HEIGHT = 96, 80
 
 
 class StandInProfile:
-    """A checkpoint profile for tests: the real published profile lives in models/."""
+    """A checkpoint profile for tests that must not depend on the published prompt's wording;
+    it speaks the published fine-tune's vocabulary (``lung_opacity_consolidation``)."""
 
     name = "test-profile"
     prompt = "List the findings with their boxes as JSON."
+    renamed: ClassVar[dict[str, str]] = {"lung_opacity_consolidation": "lung_opacity"}
 
-    def training_user_turn(self) -> dict[str, Any]:
+    def user_turn(self, image: Any = None) -> dict[str, Any]:
         return {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": self.prompt}]}
 
     def vocabulary_label(self, label: Label) -> str:
-        return label
+        return next((name for name, ours in self.renamed.items() if ours == label), label)
+
+    def renamed_labels(self) -> dict[str, Label]:
+        return dict(self.renamed)  # type: ignore[arg-type]
+
+    def answer_text(self, findings: Sequence[tuple[Label, Box | None]]) -> str:
+        elements = [
+            {
+                "label": self.vocabulary_label(label),
+                "box_2d": None if box is None else [round(v, 4) for v in to_box_2d(box)],
+            }
+            for label, box in findings
+        ] or [{"label": "no_finding", "box_2d": None}]
+        return json.dumps(elements)
 
 
 def write_image(path: Path, seed: int) -> None:

@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 
 from audit.recover import parse_findings
-from finetune.corpus import build_corpus
+from audit.schema import Box
+from finetune.corpus import build_corpus, check_readback
 from finetune.errors import CorpusError
-from finetune.records import CURATION_FILE, TRAIN_FILE, VAL_FILE, CurationReport
+from finetune.records import (
+    CURATION_FILE,
+    TRAIN_FILE,
+    VAL_FILE,
+    CuratedBox,
+    CuratedImage,
+    CurationReport,
+    SourceImage,
+)
 from tests.finetune.conftest import HEIGHT, WIDTH, StandInProfile
 
 
@@ -50,7 +59,7 @@ class TestFolderCorpus:
         self, corpus: tuple[Path, CurationReport], profile: StandInProfile
     ) -> None:
         for record in all_examples(corpus[0]):
-            assert record["prompt"] == [profile.training_user_turn()]
+            assert record["prompt"] == [profile.user_turn()]
             assert record["prompt"][0]["content"][0] == {"type": "image"}  # the image comes first
             (turn,) = record["completion"]
             assert turn["role"] == "assistant" and turn["content"][0]["type"] == "text"
@@ -132,6 +141,27 @@ class TestFolderCorpus:
             build_corpus(tmp_path / "images", [(boxes, "folder")], tmp_path / "out", profile)
 
 
+def test_a_checkpoint_label_spelt_its_own_way_is_not_a_repair_but_anything_else_is(
+    profile: StandInProfile,
+) -> None:
+    image = curated_image(("lung_opacity", Box(x0=0.1, y0=0.2, x1=0.3, y1=0.4)))
+    check_readback(profile.answer_text([("lung_opacity", image.boxes[0].box)]), image, profile)
+    with pytest.raises(CorpusError, match="does not read back cleanly"):
+        check_readback('[{"label": "opacity", "box_2d": [0.2, 0.1, 0.4, 0.3]}]', image, profile)
+    with pytest.raises(CorpusError, match="reads back as other findings"):
+        check_readback(
+            '[{"label": "lung_opacity_consolidation", "box_2d": [0.2, 0.1, 0.4, 0.5]}]', image, profile
+        )
+
+
+def curated_image(*boxes: tuple[str, Box]) -> CuratedImage:
+    source = SourceImage(image_id="x", path="/x.png", width=100, height=100, patient="p", dataset="t")
+    return CuratedImage(
+        image=source,
+        boxes=tuple(CuratedBox(label=label, box=box, members=1, readers=("r",)) for label, box in boxes),  # type: ignore[arg-type]
+    )
+
+
 def test_on_the_shared_data_every_nih_and_chestx_det_box_is_accounted_for(
     shared_data: Path, profile: StandInProfile, tmp_path: Path
 ) -> None:
@@ -149,3 +179,4 @@ def test_on_the_shared_data_every_nih_and_chestx_det_box_is_accounted_for(
     assert report.dropped_labels["Atelectasis"] == 196
     assert sum(split.boxes for split in report.splits.values()) == report.kept
     assert report.images["normal_kept"] == 200
+    assert report.kept_by_label["lung_opacity_consolidation"] > 0  # written in the checkpoint's vocabulary

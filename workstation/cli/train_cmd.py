@@ -132,9 +132,8 @@ def _boxes_and_sources(args: argparse.Namespace) -> list[tuple[Path, str]]:
 
 
 def run_corpus(args: argparse.Namespace) -> int:
-    from finetune.profiles import corpus_profile
 
-    from finetune.corpus import build_corpus
+    from finetune.corpus import build_corpus, corpus_profile
 
     if not 0 <= args.val_fraction < 1:
         raise CliError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
