@@ -237,6 +237,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "grounder comparisons",
+        (
+            "CREATE SEQUENCE IF NOT EXISTS comparison_id_seq START 1",
+            """
+            CREATE TABLE grounder_comparisons (
+                comparison_id BIGINT PRIMARY KEY DEFAULT nextval('comparison_id_seq'),
+                created_at TIMESTAMPTZ NOT NULL,
+                runs VARCHAR NOT NULL,
+                n_cases INTEGER NOT NULL,
+                comparison JSON NOT NULL,
+                out_dir VARCHAR,
+                note VARCHAR
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -256,6 +256,18 @@ class WorklistPage(Frozen):
         return max(1, math.ceil(self.total / self.page_size))
 
 
+class ComparisonRecord(Frozen):
+    """One ``cxr-audit compare-grounders`` result: the runs compared, on how many cases, the figures."""
+
+    comparison_id: int
+    created_at: datetime
+    runs: tuple[str, ...]
+    n_cases: int
+    comparison: dict[str, Any]
+    out_dir: str | None = None
+    note: str | None = None
+
+
 class EvalRunRecord(Frozen):
     """One ``cxr-audit eval`` run: what ran, how many items were scored and failed, the summary."""
 

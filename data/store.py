@@ -28,6 +28,7 @@ from data.records import (
     CaseImport,
     CaseRecord,
     CaseStatus,
+    ComparisonRecord,
     DecisionKind,
     DecisionRecord,
     DraftKind,
@@ -838,6 +839,48 @@ class Store(Database):
                 config=_unjson(r[9]),
                 out_dir=r[10],
                 note=r[11],
+            )
+            for r in rows
+        ]
+
+    def save_comparison(
+        self,
+        *,
+        runs: Sequence[str],
+        n_cases: int,
+        comparison: dict[str, Any],
+        out_dir: str | None,
+        note: str | None,
+    ) -> int:
+        """Store one ``cxr-audit compare-grounders`` result (its ``comparison.json``)."""
+
+        def write(cur: duckdb.DuckDBPyConnection) -> int:
+            row = cur.execute(
+                "INSERT INTO grounder_comparisons (created_at, runs, n_cases, comparison, out_dir, note) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING comparison_id",
+                [_now(), ",".join(runs), n_cases, _json(comparison), out_dir, note],
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return self._write("save a grounder comparison", write)
+
+    def comparisons(self) -> list[ComparisonRecord]:
+        """Every stored grounder comparison, newest first."""
+        rows = self._read(
+            lambda cur: cur.execute(
+                "SELECT comparison_id, created_at, runs, n_cases, comparison, out_dir, note "
+                "FROM grounder_comparisons ORDER BY comparison_id DESC"
+            ).fetchall()
+        )
+        return [
+            ComparisonRecord(
+                comparison_id=r[0],
+                created_at=r[1],
+                runs=tuple(r[2].split(",")),
+                n_cases=r[3],
+                comparison=_unjson(r[4]) or {},
+                out_dir=r[5],
+                note=r[6],
             )
             for r in rows
         ]

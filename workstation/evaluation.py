@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from audit.metrics import ratio
-from data.records import REASON_CODE_NAMES
+from data.records import REASON_CODE_NAMES, ComparisonRecord
 from data.store import Store
 
 _CURRENT = """
@@ -181,3 +181,66 @@ def eval_run_rows(store: Store) -> list[dict[str, Any]]:
         }
         for run in store.eval_runs()
     ]
+
+
+# The headline figures of a stored grounder comparison, one column each: (column, key path).
+COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("presence macro-F1", ("presence_macro_f1",)),
+    ("box hit @0.5", ("box_hit_rate", "0.5")),
+    ("box hit @0.3", ("box_hit_rate", "0.3")),
+    ("box precision @0.5", ("box_precision", "0.5")),
+    ("mean IoU", ("mean_iou",)),
+)
+
+
+def figure_text(figure: dict[str, Any] | None) -> str:
+    """'0.735 (25/34)', with ' †' when it rests on fewer than 20 items; 'n/a' when undefined."""
+    if not figure:
+        return ""
+    fraction = f"({figure['numerator']:g}/{figure['denominator']:g})"
+    value = "n/a" if figure.get("value") is None else f"{figure['value']:.3f}"
+    return f"{value} {fraction}" + (" †" if figure.get("directional") else "")
+
+
+def comparison_rows(record: ComparisonRecord) -> list[dict[str, Any]]:
+    """One row per run of a stored comparison: coverage, then the headline figures as text."""
+    rows: list[dict[str, Any]] = []
+    runs = record.comparison.get("runs", {})
+    for name in record.runs:  # the order they were given in (stored JSON keeps no order)
+        run = runs[name]
+        row: dict[str, Any] = {
+            "run": name,
+            "scored": run["scored"],
+            "failed": run["failed"],
+            "parse failures": run["parse_failures"],
+        }
+        for column, path in COMPARISON_COLUMNS:
+            figure: Any = run
+            for key in path:
+                figure = figure.get(key, {}) if isinstance(figure, dict) else {}
+            row[column] = figure_text(figure)
+        for label, figure in run.get("urgent_recall", {}).items():
+            row[f"urgent recall · {label}"] = figure_text(figure)
+        rows.append(row)
+    return rows
+
+
+def difference_rows(record: ComparisonRecord) -> list[dict[str, Any]]:
+    """The comparison's paired differences that are defined, with their 95% intervals."""
+    rows = []
+    for diff in record.comparison.get("differences", []):
+        if diff.get("difference") is None:
+            continue
+        interval = (
+            f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]" if diff.get("ci_low") is not None else ""
+        )
+        rows.append(
+            {
+                "figure": diff["figure"],
+                "runs": f"{diff['later']} − {diff['earlier']}",
+                "difference": f"{diff['difference']:+.3f}" + (" †" if diff.get("directional") else ""),
+                "95% interval": interval,
+                "N": diff["n"],
+            }
+        )
+    return rows

@@ -107,6 +107,7 @@ def test_a_run_identical_to_the_reference_scores_1_and_an_empty_run_0_recall(
     assert hit["ci_low"] == hit["ci_high"] == -1.0 and hit["directional"]
     assert "| box hit rate @ IoU 0.5 | 1.000" in (out / MARKDOWN_FILE).read_text()
     assert "Research and education only" in stdout
+    assert "Stored as comparison 1" in stdout  # for the Evaluation page
 
 
 def test_failed_and_missing_cases_are_counted_listed_and_scored_as_silence(

@@ -91,6 +91,38 @@ def eval_runs(store: Store) -> None:
             st.json(run.summary, expanded=False)
 
 
+def grounder_comparisons(store: Store) -> None:
+    st.subheader("Stored grounder comparisons")
+    comparisons = store.comparisons()
+    if not comparisons:
+        st.caption(
+            "None yet: `cxr-audit ground` each grounder over the same held-out cases, then "
+            "`cxr-audit compare-grounders` stores its comparison here."
+        )
+    for record in comparisons[:10]:
+        with st.expander(
+            f"Comparison {record.comparison_id}: {' vs '.join(record.runs)} on {record.n_cases:,} cases "
+            f"({record.created_at:%Y-%m-%d %H:%M} UTC)",
+            expanded=record is comparisons[0],
+        ):
+            st.caption(
+                "Each figure with the fraction it comes from; † marks a figure resting on fewer than 20 "
+                "items (directional only). Failed or missing cases are counted in every run's coverage."
+            )
+            st.dataframe(
+                evaluation.comparison_rows(record),
+                key=f"ev_cmp_{record.comparison_id}",
+                hide_index=True,
+                width="stretch",
+            )
+            differences = evaluation.difference_rows(record)
+            if differences:
+                st.markdown("Paired differences (later − earlier) with bootstrap 95% intervals")
+                st.dataframe(
+                    differences, key=f"ev_cmp_diff_{record.comparison_id}", hide_index=True, width="stretch"
+                )
+
+
 st.title("Evaluation")
 st.caption(
     "Acceptance (accepted ÷ decided) is a proxy for precision: it says how often reviewers agreed a flag was "
@@ -113,3 +145,4 @@ with ui.errors_shown():
         reviewer_agreement(store)
     backends(store)
     eval_runs(store)
+    grounder_comparisons(store)

@@ -10,8 +10,10 @@ Evaluation page.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from workstation.cli.errors import CliError
 from workstation.cli.ground_cmd import add_case_options, load_cases
@@ -104,4 +106,26 @@ def run(args: argparse.Namespace) -> int:
     )
     write_comparison(args.out, comparison)
     print((args.out / MARKDOWN_FILE).read_text(encoding="utf-8"), end="")
+    if not args.no_store:
+        comparison_id = store_comparison(args, comparison)
+        print(f"\nStored as comparison {comparison_id}; files in {args.out}.")
     return 0
+
+
+def store_comparison(args: argparse.Namespace, comparison: Any) -> int:
+    from data.errors import DataError
+    from data.store import Store
+
+    try:
+        with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
+            return store.save_comparison(
+                runs=list(comparison.runs),
+                n_cases=comparison.cases,
+                comparison=json.loads(comparison.model_dump_json()),
+                out_dir=str(args.out.resolve()),
+                note=args.note,
+            )
+    except DataError as error:
+        # main prints the note first: the files are safe, only the database record is missing.
+        error.add_note(f"the comparison is in {args.out}, but storing it failed")
+        raise
