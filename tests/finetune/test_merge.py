@@ -11,14 +11,18 @@ import pytest
 from finetune import merge as merge_module
 from finetune.errors import MergeVerificationError
 from finetune.merge import MERGE_REPORT_FILE, merge, read_merge_report
+from workstation.cli.main import main
 
 pytestmark = pytest.mark.requires_torch
 
 
 @pytest.fixture(scope="module")
 def merged(tiny_base: Path, adapter: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The adapter merged through ``cxr-audit train merge``."""
     out = tmp_path_factory.mktemp("merged")
-    merge(str(tiny_base), adapter, out)
+    assert (
+        main(["train", "merge", "--base", str(tiny_base), "--adapter", str(adapter), "--out", str(out)]) == 0
+    )
     return out
 
 

@@ -1,0 +1,59 @@
+"""``cxr-audit train``: bad input gets one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workstation.cli.main import main
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_fit_refuses_a_folder_that_is_not_a_corpus(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, err = run_cli(
+        capsys, "train", "fit", "--corpus", str(tmp_path), "--base", "x", "--out", str(tmp_path / "a")
+    )
+    assert code == 2 and "is not a corpus folder" in err and len(err.strip().splitlines()) == 1
+
+
+def test_merge_refuses_an_adapter_without_a_run_card(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, err = run_cli(
+        capsys, "train", "merge", "--base", "x", "--adapter", str(tmp_path), "--out", str(tmp_path / "m")
+    )
+    assert code == 2 and "has no run card" in err and len(err.strip().splitlines()) == 1
+
+
+def test_corpus_wants_one_source_or_one_per_box_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    boxes = tmp_path / "b.csv"
+    boxes.write_text("image,label\n", encoding="utf-8")
+    code, err = run_cli(
+        capsys,
+        "train",
+        "corpus",
+        "--images",
+        str(tmp_path),
+        "--boxes",
+        str(boxes),
+        "--boxes",
+        str(boxes),
+        "--source",
+        "nih",
+        "--source",
+        "vindr",
+        "--source",
+        "folder",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert code == 2 and "2 --boxes file(s) but 3 --source value(s)" in err
