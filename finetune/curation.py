@@ -102,11 +102,15 @@ def clusters(boxes: Sequence[Box], threshold: float = MERGE_IOU) -> list[list[in
 def mean_box(boxes: Sequence[Box]) -> Box:
     """The coordinate-wise mean: still a valid box, since each coordinate's order is kept."""
     n = len(boxes)
+
+    def mean(values: Iterable[float]) -> float:
+        return min(1.0, max(0.0, sum(values) / n))  # rounding must not step outside the frame
+
     return Box(
-        x0=sum(b.x0 for b in boxes) / n,
-        y0=sum(b.y0 for b in boxes) / n,
-        x1=sum(b.x1 for b in boxes) / n,
-        y1=sum(b.y1 for b in boxes) / n,
+        x0=mean(b.x0 for b in boxes),
+        y0=mean(b.y0 for b in boxes),
+        x1=mean(b.x1 for b in boxes),
+        y1=mean(b.y1 for b in boxes),
     )
 
 
