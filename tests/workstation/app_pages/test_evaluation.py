@@ -20,7 +20,6 @@ from tests.workstation.conftest import no_exceptions
 
 def stored_comparison(store: Store, tmp_path: Path) -> int:
     """A comparison of the reference grounder with an empty run on two cases, stored in ``store``."""
-
     box = Box(x0=0.6, y0=0.1, x1=0.9, y1=0.4)
     cases = [
         AuditCase(case_id=f"c{i}", draft="", reference=(ImageFinding(label="pneumothorax", box=box),))
