@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,55 @@ def test_corpus_wants_one_source_or_one_per_box_file(
         str(tmp_path / "c"),
     )
     assert code == 2 and "2 --boxes file(s) but 3 --source value(s)" in err
+
+
+def test_corpus_writes_the_published_profile_s_user_turn_and_vocabulary(
+    capsys: pytest.CaptureFixture[str], annotated_folder: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from models.checkpoints import DEFAULT_GROUNDING_PROFILE, grounding_profile
+
+    images, annotations = annotated_folder
+    out = tmp_path / "corpus"
+    code = main(
+        [
+            "train",
+            "corpus",
+            "--images",
+            str(images),
+            "--boxes",
+            str(annotations),
+            "--source",
+            "folder",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert code == 0 and "7 input boxes: 4 kept, 1 merged, 1 deduplicated, 1 dropped" in stdout
+    profile = grounding_profile(DEFAULT_GROUNDING_PROFILE)
+    record = json.loads((out / "train.jsonl").read_text().splitlines()[0])
+    assert record["prompt"] == [profile.user_turn()]  # one user turn: the image, then the pinned prompt
+    assert json.loads((out / "curation.json").read_text())["profile"] == DEFAULT_GROUNDING_PROFILE
+
+
+def test_corpus_names_the_valid_profiles_for_an_unknown_one(
+    capsys: pytest.CaptureFixture[str], annotated_folder: tuple[Path, Path], tmp_path: Path
+) -> None:
+    images, annotations = annotated_folder
+    code, err = run_cli(
+        capsys,
+        "train",
+        "corpus",
+        "--images",
+        str(images),
+        "--boxes",
+        str(annotations),
+        "--source",
+        "folder",
+        "--profile",
+        "nope",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert code == 2 and "unknown checkpoint profile 'nope'" in err and "medgemma-cxr-auditor-v2" in err
