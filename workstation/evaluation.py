@@ -17,6 +17,8 @@ import pandas as pd
 from audit.metrics import ratio
 from data.records import REASON_CODE_NAMES, ComparisonRecord
 from data.store import Store
+from finetune.comparison import Value
+from finetune.comparison_report import figure_text
 
 _CURRENT = """
     SELECT d.flag_id, d.reviewer, d.decision, d.reason_code, f.type AS flag_type, f.label,
@@ -193,15 +195,6 @@ COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def figure_text(figure: dict[str, Any] | None) -> str:
-    """'0.735 (25/34)', with ' †' when it rests on fewer than 20 items; 'n/a' when undefined."""
-    if not figure:
-        return ""
-    fraction = f"({figure['numerator']:g}/{figure['denominator']:g})"
-    value = "n/a" if figure.get("value") is None else f"{figure['value']:.3f}"
-    return f"{value} {fraction}" + (" †" if figure.get("directional") else "")
-
-
 def comparison_rows(record: ComparisonRecord) -> list[dict[str, Any]]:
     """One row per run of a stored comparison: coverage, then the headline figures as text."""
     rows: list[dict[str, Any]] = []
@@ -218,9 +211,9 @@ def comparison_rows(record: ComparisonRecord) -> list[dict[str, Any]]:
             figure: Any = run
             for key in path:
                 figure = figure.get(key, {}) if isinstance(figure, dict) else {}
-            row[column] = figure_text(figure)
+            row[column] = figure_text(Value.model_validate(figure), interval=False) if figure else ""
         for label, figure in run.get("urgent_recall", {}).items():
-            row[f"urgent recall · {label}"] = figure_text(figure)
+            row[f"urgent recall · {label}"] = figure_text(Value.model_validate(figure), interval=False)
         rows.append(row)
     return rows
 
