@@ -55,3 +55,24 @@ def test_resuming_with_other_settings_is_refused(
 
     with pytest.raises(FinetuneError, match="another config"):
         fit(corpus[0], adapter, FitConfig(base=str(tiny_base), max_steps=3, batch_size=2, grad_accum=1))
+
+
+def test_running_again_into_the_folder_resumes_from_its_last_checkpoint(
+    adapter: Path, corpus: tuple[Path, CurationReport], tiny_base: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from finetune.train import fit
+
+    again = tmp_path / "adapter"
+    shutil.copytree(adapter, again)
+    card = fit(
+        corpus[0],
+        again,
+        FitConfig(base=str(tiny_base), max_steps=2, batch_size=2, grad_accum=1),
+        show_progress=False,
+    )
+    assert card.resumed_from is not None and card.resumed_from.endswith("checkpoint-2")
+    steps = [p.step for p in card.loss_curve if p.loss is not None]
+    assert steps[:2] == [1, 2]  # the earlier steps' losses come back with the checkpoint
+    assert card.steps >= 2
