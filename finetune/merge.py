@@ -16,7 +16,7 @@ rounding of the merged weights separates the two models. The fixed inputs are tw
 synthetic phantoms (one normal, one with a pneumothorax) sent with the adapter's own
 training prompt, read from its corpus. ``merge_report.json`` holds the verdict and the
 numbers; the merged weights are written (with the *base's* processor and chat template)
-only after verification passes.
+only after verification passes, and only into an empty folder.
 """
 
 from __future__ import annotations
@@ -200,6 +200,9 @@ def _failures(weights: WeightCheck, outputs: FunctionalCheck) -> list[str]:
 
 def merge(base: str, adapter: Path, out: Path) -> MergeReport:
     """Merge, verify, and write ``out`` (weights only when verified); raises when verification fails."""
+    if out.is_dir() and any(item.name != MERGE_REPORT_FILE for item in out.iterdir()):
+        # A failed merge must not leave an earlier model beside a report that refuses this one.
+        raise FinetuneError(f"{out} is not empty; merge into a new folder")
     torch, transformers, peft = require("torch"), require("transformers"), require("peft")
     started = time.perf_counter()
     device = "cuda:0" if torch.cuda.is_available() else "cpu"

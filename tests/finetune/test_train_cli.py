@@ -110,3 +110,13 @@ def test_corpus_names_the_valid_profiles_for_an_unknown_one(
         str(tmp_path / "c"),
     )
     assert code == 2 and "unknown checkpoint profile 'nope'" in err and "medgemma-cxr-auditor-v2" in err
+
+
+def test_merge_never_writes_into_a_folder_that_holds_something(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "model.safetensors").write_text("an earlier merge")
+    code, err = run_cli(
+        capsys, "train", "merge", "--base", "x", "--adapter", str(tmp_path), "--out", str(tmp_path)
+    )
+    assert code == 2 and "is not empty; merge into a new folder" in err
