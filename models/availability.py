@@ -52,6 +52,8 @@ class BackendStatus(BaseModel):
     runs_on: str
     packages: dict[str, bool]
     model_id: str | None = None
+    profile: str | None = None  # the checkpoint profile it calls the model with
+    endpoint: str | None = None  # the openai backend's URL
     weights_found: bool | None = None  # None: the backend has no weights
     weights_where: str | None = None
     gpu: GpuStatus | None = None
@@ -123,8 +125,19 @@ def status_of(spec: BackendSpec, settings: BackendSettings, gpu: GpuStatus | Non
             notes.append(f"no CUDA GPU: runs on CPU in {settings.cpu_quantization}, slowly")
         else:
             needs.append("a CUDA GPU, or allow_cpu = true to run slowly on CPU")
+    profile: str | None = None
+    if spec.default_profile is not None:
+        try:
+            chosen, assumed = spec.profile(settings)
+        except KeyError as error:  # an unknown profile named in the settings
+            needs.append(str(error))
+        else:
+            profile = chosen.name
+            if assumed:
+                notes.append(assumed)
     if spec.name == "openai" and not settings.endpoint_url:
-        needs.append("an endpoint URL (--endpoint or CXR_AUDIT_ENDPOINT_URL)")
+        flag = "--endpoint" if spec.kind == "grounder" else "--parser-endpoint"
+        needs.append(f"an endpoint URL ({flag}, or endpoint_url in [backends.openai-{spec.kind}])")
     if spec.name == "findings-file" and not settings.findings_path:
         needs.append("a findings file or folder (--findings)")
     return BackendStatus(
@@ -134,6 +147,8 @@ def status_of(spec: BackendSpec, settings: BackendSettings, gpu: GpuStatus | Non
         runs_on=spec.runs_on,
         packages=packages,
         model_id=model_id if local_model or spec.name == "openai" else None,
+        profile=profile,
+        endpoint=settings.endpoint_url if spec.name == "openai" else None,
         weights_found=weights_found,
         weights_where=where,
         gpu=gpu if local_model else None,
@@ -145,12 +160,16 @@ def status_of(spec: BackendSpec, settings: BackendSettings, gpu: GpuStatus | Non
 def backend_status(settings: Mapping[str, BackendSettings] | None = None) -> list[BackendStatus]:
     """Every registered backend's status.
 
-    ``settings`` maps a backend name to its settings; a backend not in it gets
-    :func:`load_settings` for its name (file and environment).
+    ``settings`` maps a backend's last settings section (``medgemma``, ``openai-parser``) to
+    its settings; a backend not in it gets :func:`load_settings` for its sections.
     """
     chosen = settings or {}
     gpu = gpu_status()
     return [
-        status_of(spec, chosen.get(spec.name) or load_settings(backend=spec.name), gpu)
+        status_of(
+            spec,
+            chosen.get(spec.settings_sections[-1]) or load_settings(backend=spec.settings_sections),
+            gpu,
+        )
         for spec in REGISTRY.values()
     ]

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from audit.boxes import to_box_2d
 from audit.labels import LABELS, Label
 from audit.schema import Box
+from models.errors import UnknownProfileError
 from models.prompts import (
     GROUNDING_INSTRUCTION,
     GROUNDING_SYSTEM,
@@ -103,16 +104,6 @@ FINE_TUNE_PROMPT = _FINE_TUNE_TEMPLATE.format(
 _IDENTITY: dict[str, Label] = {label: label for label in LABELS}
 
 
-class UnknownProfileError(KeyError):
-    """No checkpoint profile has that name."""
-
-    def __init__(self, name: str, valid: Sequence[str]) -> None:
-        super().__init__(f"unknown checkpoint profile {name!r}; choose one of: {', '.join(valid)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 class ThinkingSwitch(BaseModel):
     """How a reasoning model's thinking is turned on or off, and what it does by default."""
 
@@ -144,6 +135,10 @@ class _Profile(BaseModel):
     label_map: Mapping[str, Label] = Field(description="checkpoint label name -> our label")
     stop_tokens: tuple[str, ...] = Field(description="tokens that end an answer, beside the eos ids")
     max_new_tokens: int = Field(gt=0, description="token budget of one generation (thinking off)")
+    corrective_retries: bool = Field(
+        description="a retry may add the unreadable answer and a correction as further turns; "
+        "False: the checkpoint was trained on one turn, so retries resend its chat unchanged"
+    )
 
     @model_validator(mode="after")
     def _vocabulary_is_mapped(self) -> _Profile:
@@ -307,6 +302,7 @@ def _fine_tune(name: str, model_id: str, title: str) -> GroundingProfile:
         model_image_size=896,
         stop_tokens=_GEMMA_STOPS,
         max_new_tokens=512,  # the seed's DEFAULT_MAX_NEW_TOKENS; answers end at <end_of_turn> first
+        corrective_retries=False,
     )
 
 
@@ -338,6 +334,7 @@ _PROFILES: tuple[GroundingProfile | ParsingProfile, ...] = (
         model_image_size=896,
         stop_tokens=_GEMMA_STOPS,
         max_new_tokens=384,
+        corrective_retries=True,
     ),
     ParsingProfile(
         name="nemotron-3-nano",
@@ -352,6 +349,7 @@ _PROFILES: tuple[GroundingProfile | ParsingProfile, ...] = (
         stop_tokens=("<|im_end|>",),
         thinking=ThinkingSwitch(mechanism="template_kwarg", default=True, budget_tokens=1024),
         max_new_tokens=384,
+        corrective_retries=True,
     ),
 )
 
@@ -390,3 +388,21 @@ def profile_for_model(model_id: str, task: Literal["grounding", "parsing"]) -> s
         (p.name for p in PROFILES.values() if p.task == task and model_id in p.model_ids),
         None,
     )
+
+
+def choose_profile(
+    task: Literal["grounding", "parsing"], model_id: str, requested: str | None, default: str
+) -> tuple[GroundingProfile | ParsingProfile, str | None]:
+    """The profile to call ``model_id`` with, and a note when it was assumed.
+
+    A profile named in the settings wins; else the profile whose checkpoints include the
+    model id; else (a local folder, a served model name) ``default``, said in the note.
+    """
+    if requested is not None:
+        chosen = grounding_profile(requested) if task == "grounding" else parsing_profile(requested)
+        return chosen, None
+    known = profile_for_model(model_id, task)
+    if known is not None:
+        return profile_named(known), None
+    note = f"{model_id} is called as {default} (its profile is not known); choose another with --profile"
+    return profile_named(default), note

@@ -27,6 +27,17 @@ class UnknownBackendError(ModelError, KeyError):
         return str(self.args[0])
 
 
+class UnknownProfileError(ModelError, KeyError):
+    """No checkpoint profile has that name."""
+
+    def __init__(self, name: str, valid: list[str]) -> None:
+        self.name, self.valid = name, valid
+        super().__init__(f"unknown checkpoint profile {name!r}; choose one of: {', '.join(valid)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class BackendUnavailableError(ModelError, RuntimeError):
     """The backend exists but cannot run here (a package or the weights are missing)."""
 

@@ -5,6 +5,12 @@ Each attempt is stored (its decoding plan, raw text, outcome, token counts, time
 needed a retry says so among its repairs; a reading that failed every attempt keeps the
 last raw text and counts the attempts in its error.
 
+A thinking generation that spends its whole budget without closing its trace has no
+answer. When the chat template opened the trace (Nemotron's does), the generated text
+carries no opening tag, so the opener is put back before the text is read: the recovery
+layer then reports the unclosed trace instead of reading the reasoning as the answer. The
+ladder's next attempts run with thinking off.
+
 The helpers for transformers objects import torch only when called.
 """
 
@@ -20,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from audit.recover import REASONING_TAGS
 from audit.schema import OutcomeStatus, ParseOutcome
-from models.prompts import DecodingPlan, Task
+from models.prompts import DecodingPlan, Task, without_thinking
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ class AttemptRecord(BaseModel):
     prompt_tokens: int | None = None
     new_tokens: int | None = None
     seconds: float = Field(default=0.0, ge=0.0)
+    trace_cut_off: bool = False  # thinking used the whole budget and never closed its trace
 
 
 class RunRecord(BaseModel):
@@ -48,6 +55,7 @@ class RunRecord(BaseModel):
     backend: str
     task: Task
     model_id: str
+    profile: str | None = None
     revision: str | None = None
     quantization: str | None = None
     device: str | None = None
@@ -70,6 +78,19 @@ class Generation:
     prompt_tokens: int | None = None
     new_tokens: int | None = None
     seconds: float = 0.0
+    trace_cut_off: bool = False
+
+
+def opened_trace(text: str, thinking: bool, hit_budget: bool) -> tuple[str, bool]:
+    """(the text to read, whether a trace was cut off) for one generation.
+
+    A thinking generation that stopped on its budget with no closing tag was cut off
+    while thinking; its opener (which the chat template wrote into the prompt) is put back.
+    """
+    if not thinking or not hit_budget or any(closer in text for _, closer in REASONING_TAGS):
+        return text, False
+    opener = REASONING_TAGS[0][0]
+    return (text if text.lstrip().startswith(opener) else f"{opener}{text}"), True
 
 
 class Reading(Protocol):
@@ -95,6 +116,7 @@ def record(index: int, plan: DecodingPlan, generation: Generation, reading: Read
         prompt_tokens=generation.prompt_tokens,
         new_tokens=generation.new_tokens,
         seconds=round(generation.seconds, 6),
+        trace_cut_off=generation.trace_cut_off,
     )
 
 
@@ -104,15 +126,19 @@ def continue_ladder(
     ladder: Sequence[DecodingPlan],
     generate: Callable[[DecodingPlan, str, str | None], Generation],
     read: Callable[[str], R],
+    thinking_off_tokens: int | None = None,
 ) -> R:
     """Run the remaining rungs of ``ladder`` while ``reading`` has failed.
 
     ``attempts`` already holds the first attempt(s); each new one is appended.
-    ``generate(plan, previous_raw, previous_error)`` makes one generation.
+    ``generate(plan, previous_raw, previous_error)`` makes one generation. Once a trace was
+    cut off, the remaining rungs run with thinking off and ``thinking_off_tokens``.
     """
     while reading.failed and len(attempts) < len(ladder):
         plan = ladder[len(attempts)]
         previous = attempts[-1]
+        if thinking_off_tokens is not None and any(a.trace_cut_off for a in attempts):
+            plan = without_thinking(plan, thinking_off_tokens, after_cut_off=previous.trace_cut_off)
         log.info("retrying a failed %s (%s) as %s", plan.task, previous.error, plan.kind)
         generation = generate(plan, previous.raw, previous.error)
         reading = read(generation.text)
@@ -145,31 +171,47 @@ def settle(reading: R, attempts: Sequence[AttemptRecord]) -> R:
 
 
 def decode_new_tokens(
-    tokenizer: Any, sequences: Any, prompt_length: int, stop_ids: set[int] | None = None
-) -> list[tuple[str, int]]:
-    """Decode what ``generate`` added after the prompt, one (text, token count) per row.
+    tokenizer: Any, sequences: Any, prompt_length: int, stop_ids: set[int]
+) -> list[tuple[str, int, bool]]:
+    """Decode what ``generate`` added after the prompt: (text, token count, stopped) per row.
 
-    Generation stops at the first end-of-sequence token; padding and other special tokens
-    are removed, but reasoning-trace tags (``</think>``, ``<unused95>``) are kept so that
-    the recovery layer can strip the trace they close.
+    A row ends at its first stop token (``stopped`` True) or at the budget; padding and
+    other special tokens are removed, but reasoning-trace tags (``</think>``,
+    ``<unused95>``) are kept so that the recovery layer can strip the trace they close.
     """
-    stop_ids = (stop_ids or set()) | as_id_set(getattr(tokenizer, "eos_token_id", None))
     pad_id = getattr(tokenizer, "pad_token_id", None)
     keep = {tag for pair in REASONING_TAGS for tag in pair}
     specials = [t for t in getattr(tokenizer, "all_special_tokens", []) if t and t not in keep]
-    rows: list[tuple[str, int]] = []
+    rows: list[tuple[str, int, bool]] = []
     for row in sequences[:, prompt_length:].tolist():
         ids: list[int] = []
+        stopped = False
         for token in row:
             if token in stop_ids:
+                stopped = True
                 break
             if token != pad_id:
                 ids.append(token)
         text = tokenizer.decode(ids, skip_special_tokens=False)
         for special in specials:
             text = text.replace(special, "")
-        rows.append((text, len(ids)))
+        rows.append((text, len(ids), stopped))
     return rows
+
+
+def stop_token_ids(generation_config: Any, tokenizer: Any, stop_tokens: Sequence[str]) -> set[int]:
+    """Every token that ends an answer: the generation config's eos, the tokenizer's eos and
+    the profile's stop tokens (Nemotron's config names ``</s>``, its turns end in ``<|im_end|>``)."""
+    ids = as_id_set(getattr(generation_config, "eos_token_id", None))
+    ids |= as_id_set(getattr(tokenizer, "eos_token_id", None))
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    for token in stop_tokens:
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(token_id, int) and token_id != unknown:
+            ids.add(token_id)
+        else:
+            log.warning("the tokenizer has no stop token %s; it is not used", token)
+    return ids
 
 
 def as_id_set(value: Any) -> set[int]:

@@ -1,9 +1,11 @@
 """What the two transformers backends share: batched chat generation with the retry ladder.
 
-A subclass says how to turn one input into a chat (``chats``), how to read raw text
-(``read``) and which chat-template arguments to pass; this class batches the first
-attempt, runs the retry ladder per failed item, and keeps a :class:`RunRecord` per item.
-torch is imported only inside the calls.
+A subclass says how to turn one input into a chat, how to read raw text and which
+chat-template arguments to pass; this class batches the first attempt, runs the retry
+ladder per failed item, and keeps a :class:`RunRecord` per item. Generation stops on every
+token that ends an answer (:func:`models.generation.stop_token_ids`: the generation
+config's eos, the tokenizer's and the profile's stop tokens), so an answer never runs on
+to the budget after its turn has ended. torch is imported only inside the calls.
 """
 
 from __future__ import annotations
@@ -13,20 +15,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from models.checkpoints import GroundingProfile, ParsingProfile
 from models.generation import (
     AttemptRecord,
     Generation,
     Reading,
     RunRecord,
-    as_id_set,
     continue_ladder,
     decode_new_tokens,
+    opened_trace,
     record,
     run_generate,
     settle,
+    stop_token_ids,
 )
 from models.loading import LoadedModel
-from models.prompts import DecodingPlan, Message, Task, with_correction
+from models.prompts import DecodingPlan, Message, Task, max_new_tokens, retry_ladder, with_correction
 from models.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -42,12 +46,27 @@ class ChatBackend(Generic[R]):
     task: Task
 
     def __init__(
-        self, loaded: LoadedModel, settings: BackendSettings, ladder: Sequence[DecodingPlan]
+        self,
+        loaded: LoadedModel,
+        settings: BackendSettings,
+        profile: GroundingProfile | ParsingProfile,
+        notes: tuple[str, ...] = (),
     ) -> None:
         self.loaded = loaded
         self.settings = settings
-        self.ladder = tuple(ladder)
+        self.profile = profile
+        self.notes = notes  # what the user should know (e.g. a profile assumed for a local folder)
+        self.ladder = retry_ladder(profile, settings)
+        self.thinking_off_tokens = max_new_tokens(profile, settings, thinking=False)
+        self.stop_ids = stop_token_ids(loaded.model.generation_config, self.tokenizer, profile.stop_tokens)
         self.last_runs: tuple[RunRecord, ...] = ()
+
+    @property
+    def version(self) -> str:
+        """What produced a reading, stored with each audit run: profile, model and precision."""
+        plan = self.loaded.plan
+        revision = f"@{plan.revision}" if plan.revision else ""
+        return f"profile {self.profile.name}; {plan.model_id}{revision} ({plan.quantization}, {plan.device})"
 
     @property
     def last_run(self) -> RunRecord | None:
@@ -92,14 +111,17 @@ class ChatBackend(Generic[R]):
         started = time.perf_counter()
         inputs = self.encode(chats, plan)
         model = self.loaded.model
-        config = model.generation_config
-        stop_ids = as_id_set(config.eos_token_id)
-        sequences = run_generate(model, inputs, plan, config.eos_token_id, self.tokenizer.pad_token_id)
+        stops = sorted(self.stop_ids)
+        sequences = run_generate(model, inputs, plan, stops, self.tokenizer.pad_token_id)
         prompt_length = inputs["input_ids"].shape[1]
-        rows = decode_new_tokens(self.tokenizer, sequences, prompt_length, stop_ids)
+        rows = decode_new_tokens(self.tokenizer, sequences, prompt_length, self.stop_ids)
         seconds = (time.perf_counter() - started) / max(1, len(chats))
         mask = inputs["attention_mask"]
-        return [Generation(text, int(mask[i].sum()), count, seconds) for i, (text, count) in enumerate(rows)]
+        generations = []
+        for i, (text, count, stopped) in enumerate(rows):
+            read, cut_off = opened_trace(text, plan.enable_thinking, hit_budget=not stopped)
+            generations.append(Generation(read, int(mask[i].sum()), count, seconds, cut_off))
+        return generations
 
     def run_record(self, attempts: Sequence[AttemptRecord]) -> RunRecord:
         plan = self.loaded.plan
@@ -107,6 +129,7 @@ class ChatBackend(Generic[R]):
             backend=self.name,
             task=self.task,
             model_id=plan.model_id,
+            profile=self.profile.name,
             revision=plan.revision,
             quantization=plan.quantization,
             device=plan.device,
@@ -115,31 +138,40 @@ class ChatBackend(Generic[R]):
 
     def run_batch(
         self,
-        chats: list[list[Message]],
+        chats: Sequence[Callable[[DecodingPlan], list[Message]]],
         readers: Sequence[Callable[[str], R]],
         progress: Progress | None = None,
     ) -> list[tuple[R, RunRecord]]:
-        """Generate for every chat in batches of ``batch_size``, then retry failures one by one."""
+        """Generate for every item in batches of ``batch_size``, then retry failures one by one.
+
+        ``chats[i](plan)`` is item ``i``'s chat under a decoding plan (a retry with thinking
+        off may need another chat); ``readers[i]`` reads its raw text.
+        """
         results: list[tuple[R, RunRecord]] = []
         first = self.ladder[0]
         size = self.settings.batch_size
         for offset in range(0, len(chats), size):
             batch = chats[offset : offset + size]
-            generations = self.generate(batch, first)
+            generations = self.generate([chat(first) for chat in batch], first)
             for index, generation in enumerate(generations):
                 chat, read = batch[index], readers[offset + index]
                 reading = read(generation.text)
                 attempts = [record(0, first, generation, reading)]
 
                 def again(
-                    plan: DecodingPlan, previous: str, error: str | None, chat: list[Message] = chat
+                    plan: DecodingPlan,
+                    previous: str,
+                    error: str | None,
+                    chat: Callable[[DecodingPlan], list[Message]] = chat,
                 ) -> Generation:
-                    retry_chat = (
-                        with_correction(chat, self.task, previous, error) if plan.corrective else chat
-                    )
-                    return self.generate([retry_chat], plan)[0]
+                    messages = chat(plan)
+                    if plan.corrective:
+                        messages = with_correction(messages, self.task, previous, error)
+                    return self.generate([messages], plan)[0]
 
-                reading = continue_ladder(reading, attempts, self.ladder, again, read)
+                reading = continue_ladder(
+                    reading, attempts, self.ladder, again, read, self.thinking_off_tokens
+                )
                 results.append((settle(reading, attempts), self.run_record(attempts)))
             if progress is not None:
                 progress(len(batch))

@@ -1,8 +1,12 @@
-"""Preparing a radiograph for the grounder, and mapping its boxes back onto the original image.
+"""Pixels for the grounder: RGB, padding, downscaling, encoding, and boxes mapped back.
 
-Google's MedGemma localisation recipe pads the image to a square (centred, black) before
-the processor resizes it, so the model sees the anatomy undistorted; the boxes it returns
-are fractions of the padded square and are mapped back with :func:`audit.boxes.unpad_square`.
+What a checkpoint wants is its profile's (:mod:`models.checkpoints`): the published
+fine-tunes were trained on images never padded, at their own aspect ratio; Google's
+MedGemma localisation recipe pads the image to a square (centred, black) so that the
+processor's square resize does not distort it, and the boxes then are fractions of the
+padded square, mapped back with :func:`audit.boxes.unpad_square`. Either way the image is
+downscaled first to the profile's size (longer side at most 1,024 px by default), which
+costs the model nothing (its processor resizes to 896 px) and keeps request bodies small.
 Pillow is imported when an image is prepared, not when this module is imported.
 """
 
@@ -47,10 +51,25 @@ def pad_to_square(image: Any) -> Any:
     return canvas
 
 
+def downscale(image: Any, size: tuple[int, int]) -> Any:
+    """The image at ``size`` (a reduction; an image already that size is returned as it is)."""
+    from PIL import Image
+
+    if image.size == size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
 def png_data_url(image: Any) -> str:
-    """The image as a ``data:image/png;base64,...`` URL, for OpenAI-compatible endpoints."""
+    """The image as a ``data:image/png;base64,...`` URL, for OpenAI-compatible endpoints.
+
+    A radiograph whose three channels are equal is sent as one grayscale channel (a third
+    of the bytes); the server's loader turns it back into RGB before its processor.
+    """
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    red, green, blue = image.split()
+    gray = red.tobytes() == green.tobytes() == blue.tobytes()
+    (red if gray else image).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

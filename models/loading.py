@@ -5,11 +5,13 @@
    quantization given on purpose or else ``cpu_quantization`` (bf16 by default); or a
    refusal with the reason when there is no CUDA and CPU is not allowed.
 2. :func:`estimate_memory` counts the parameters from the model's config on the meta device
-   (no weights read) and prices them in the chosen precision.
-3. :func:`check_memory` refuses with a clear message when the GPU (or RAM) lacks that much.
+   (no weights read), finds the modules the skip list keeps in 16 bits, and prices them in
+   the chosen precision (:mod:`models.memory`).
+3. :func:`models.memory.check_memory` refuses with a clear message when the GPU (or RAM)
+   lacks that much.
 4. :func:`load_model` loads through the transformers classes named in the registry entry,
    reports the memory used, and caches the result keyed by (model id, revision,
-   quantization, device). The workstation wraps it in ``st.cache_resource`` as well.
+   quantization, device, skip list). The workstation wraps it in ``st.cache_resource`` as well.
 
 torch, transformers and bitsandbytes are imported inside these functions only.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,24 +27,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from models.errors import InsufficientMemoryError, MissingPackageError, ModelLoadError, NoCudaError
+from models.errors import MissingPackageError, ModelLoadError, NoCudaError
+from models.memory import (
+    GIB,
+    MemoryEstimate,
+    check_memory,
+    count_parameters,
+    free_memory,
+    resolve_skip_modules,
+)
 from models.registry import PIP_NAMES, QUANTIZED, BackendSpec
 from models.settings import BackendSettings, Quantization
 
 log = logging.getLogger(__name__)
-
-GIB = 1024**3
-# Bytes per parameter of a quantized linear weight: nf4 packs two per byte, plus one
-# absmax per 64-weight block (8-bit with double quantization, ~1/64 byte per weight).
-BYTES_PER_PARAM: dict[Quantization, float] = {
-    "nf4": 0.5 + 1 / 64,
-    "int8": 1.0 + 4 / 4096,
-    "bf16": 2.0,
-    "fp32": 4.0,
-}
-# Working memory beyond the weights: CUDA context, activations, KV cache for one audit.
-WORKING_BYTES = int(0.75 * GIB)
-WORKING_FRACTION = 0.10
 
 
 def require(module: str) -> ModuleType:
@@ -67,10 +63,11 @@ class LoadPlan:
     quantization: Quantization
     device: str  # "cpu" or "cuda:N"
     notes: tuple[str, ...] = ()
+    skip_modules: tuple[str, ...] = ()  # module names kept in 16 bits under nf4/int8
 
     @property
-    def cache_key(self) -> tuple[str, str | None, str, str]:
-        return (self.model_id, self.revision, self.quantization, self.device)
+    def cache_key(self) -> tuple[str, str | None, str, str, tuple[str, ...]]:
+        return (self.model_id, self.revision, self.quantization, self.device, self.skip_modules)
 
     @property
     def on_cuda(self) -> bool:
@@ -101,6 +98,15 @@ def cpu_quantization(settings: BackendSettings) -> Quantization:
 
 def plan_load(spec: BackendSpec, settings: BackendSettings, cuda: CudaInfo) -> LoadPlan:
     """Decide device and precision; raise :class:`NoCudaError` where the settings forbid the fallback."""
+    plan = _device_and_precision(spec, settings, cuda)
+    if plan.quantization not in QUANTIZED:
+        return plan
+    return LoadPlan(
+        plan.model_id, plan.revision, plan.quantization, plan.device, plan.notes, settings.skip_modules
+    )
+
+
+def _device_and_precision(spec: BackendSpec, settings: BackendSettings, cuda: CudaInfo) -> LoadPlan:
     model_id = spec.model_id(settings)
     if not model_id:
         raise ModelLoadError(f"the {spec.name!r} backend needs a model id or folder (--model)")
@@ -133,52 +139,6 @@ def plan_load(spec: BackendSpec, settings: BackendSettings, cuda: CudaInfo) -> L
     return LoadPlan(model_id, settings.revision, settings.quantization, f"cuda:{index}")
 
 
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Bytes a model needs in one precision: its weights and the working memory beside them."""
-
-    quantization: Quantization
-    quantizable_params: int
-    other_params: int
-    source: str  # "config", "published config" (both counted exactly) or "approximate"
-
-    @property
-    def weight_bytes(self) -> int:
-        quantized = self.quantizable_params * BYTES_PER_PARAM[self.quantization]
-        other = self.other_params * (4.0 if self.quantization == "fp32" else 2.0)
-        return int(quantized + other)
-
-    @property
-    def total_bytes(self) -> int:
-        return int(self.weight_bytes * (1 + WORKING_FRACTION)) + WORKING_BYTES
-
-    def describe(self) -> str:
-        return (
-            f"about {self.total_bytes / GIB:.1f} GiB ({self.quantization} weights "
-            f"{self.weight_bytes / GIB:.1f} GiB + working memory)"
-        )
-
-
-def count_parameters(model: Any) -> tuple[int, int]:
-    """(parameters in linear layers bitsandbytes would quantize, all other parameters).
-
-    The output head stays in 16 bits, as transformers leaves it unquantized.
-    """
-    torch = require("torch")
-    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    quantizable_ids: set[int] = set()
-    for _name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and module is not output:
-            quantizable_ids.add(id(module.weight))
-    quantizable = other = 0
-    for parameter in model.parameters():
-        if id(parameter) in quantizable_ids:
-            quantizable += parameter.numel()
-        else:
-            other += parameter.numel()
-    return quantizable, other
-
-
 def model_class(spec: BackendSpec) -> Any:
     transformers = require("transformers")
     if not spec.model_class:
@@ -203,8 +163,10 @@ def estimate_memory(spec: BackendSpec, plan: LoadPlan) -> MemoryEstimate:
             module_name, _, attr = spec.published_config.partition(":")
             config = getattr(importlib.import_module(module_name), attr)()
     if config is not None:
-        quantizable, other = count_parameters(skeleton(spec, config))
-        return MemoryEstimate(plan.quantization, quantizable, other, source)
+        model = skeleton(spec, config)
+        skipped = resolve_skip_modules(model, plan.skip_modules)
+        quantizable, other = count_parameters(model, skipped)
+        return MemoryEstimate(plan.quantization, quantizable, other, source, skipped)
     if spec.approx_params is None:
         raise ModelLoadError(f"cannot read the config of {plan.model_id} to estimate its memory")
     total = int(spec.approx_params)
@@ -216,42 +178,6 @@ def skeleton(spec: BackendSpec, config: Any) -> Any:
     torch = require("torch")
     with torch.device("meta"):
         return model_class(spec).from_config(config)
-
-
-def free_memory(device: str) -> tuple[int, int] | None:
-    """(free, total) bytes on ``device``: GPU memory for cuda:N, available RAM for cpu."""
-    if device.startswith("cuda"):
-        torch = require("torch")
-        free, total = torch.cuda.mem_get_info(torch.device(device))
-        return int(free), int(total)
-    try:
-        page = os.sysconf("SC_PAGE_SIZE")
-        return int(os.sysconf("SC_AVPHYS_PAGES") * page), int(os.sysconf("SC_PHYS_PAGES") * page)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_memory(
-    estimate: MemoryEstimate, free_total: tuple[int, int] | None, device: str, name: str, margin: float = 1.1
-) -> None:
-    """Raise :class:`InsufficientMemoryError` when ``device`` lacks the estimated memory."""
-    if free_total is None:
-        log.warning("cannot tell how much memory %s has free; loading %s anyway", device, name)
-        return
-    free, total = free_total
-    needed = int(estimate.total_bytes * margin)
-    if free >= needed:
-        return
-    where = "GPU" if device.startswith("cuda") else "RAM"
-    advice = (
-        "close other programs using the GPU, choose nf4 (--quantization nf4), or use the openai backend"
-        if device.startswith("cuda")
-        else "free some RAM, choose cpu_quantization nf4, or use a GPU or the openai backend"
-    )
-    raise InsufficientMemoryError(
-        f"{name} needs {estimate.describe()} on {device}, but only {free / GIB:.1f} GiB of "
-        f"{total / GIB:.1f} GiB {where} is free: {advice}"
-    )
 
 
 @dataclass
@@ -292,21 +218,27 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def quantization_config(quantization: Quantization) -> Any:
-    """The ``BitsAndBytesConfig`` for nf4 or int8 weights; None for bf16 and fp32."""
+def quantization_config(quantization: Quantization, skip_modules: tuple[str, ...] = ()) -> Any:
+    """The ``BitsAndBytesConfig`` for nf4 or int8 weights; None for bf16 and fp32.
+
+    ``skip_modules`` (full module names) stay in 16 bits. The list replaces bitsandbytes'
+    own defaults, which is why the output head is on the default skip list.
+    """
     if quantization not in QUANTIZED:
         return None
     torch = require("torch")
     transformers = require("transformers")
     require("bitsandbytes")
+    skip = list(skip_modules) or None
     if quantization == "nf4":
         return transformers.BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
+            llm_int8_skip_modules=skip,
         )
-    return transformers.BitsAndBytesConfig(load_in_8bit=True)
+    return transformers.BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
 
 
 def torch_dtype(quantization: Quantization) -> Any:
@@ -346,7 +278,7 @@ def _load(
         "dtype": torch_dtype(plan.quantization),
         "device_map": {"": plan.device},
     }
-    bnb = quantization_config(plan.quantization)
+    bnb = quantization_config(plan.quantization, estimate.skipped_modules or plan.skip_modules)
     if bnb is not None:
         kwargs["quantization_config"] = bnb
     started = time.perf_counter()

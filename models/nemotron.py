@@ -1,10 +1,13 @@
 """The ``nemotron`` draft parser: Nemotron-3 Nano 4B reading labels, statuses and spans.
 
-The model may think first (chat-template ``enable_thinking``, or ``/think`` in the system
-prompt for templates without that switch); :func:`audit.recover.parse_draft_labels`
-removes the trace (a trace never closed is a failed parse), reads the JSON, and checks
-every span against the draft: a span that is not in the draft is re-found by a fuzzy match
-or marked unverified, never trusted. Model garbage never raises.
+The chat follows the checkpoint profile (:mod:`models.checkpoints`). The model thinks by
+default (the profile's choice; ``enable_thinking`` in the settings overrides it), switched
+through the chat template's ``enable_thinking`` argument, or ``/think`` / ``/no_think`` in
+the system prompt for templates without it. Generation stops on ``<|im_end|>`` as well as
+the generation config's eos (which is another token). A trace cut off by the budget is
+retried with thinking off. :func:`audit.recover.parse_draft_labels` removes the trace, reads
+the JSON, and checks every span against the draft: a span that is not in the draft is
+re-found by a fuzzy match or marked unverified, never trusted. Model garbage never raises.
 
 Importing this module imports neither torch nor transformers; building the backend does.
 """
@@ -17,17 +20,18 @@ from typing import Any
 
 from audit.recover import parse_draft_labels
 from audit.schema import DraftReading
+from models.checkpoints import ParsingProfile
 from models.generation import RunRecord
 from models.hf_backend import ChatBackend, Progress
 from models.loading import LoadedModel, load_model
-from models.prompts import DecodingPlan, parsing_messages, retry_ladder
+from models.prompts import DecodingPlan, Message
 from models.registry import spec_for
 from models.settings import BackendSettings
 
 
-def template_takes_thinking_switch(tokenizer: Any) -> bool:
-    """True when the tokenizer's chat template reads an ``enable_thinking`` argument."""
-    return "enable_thinking" in str(getattr(tokenizer, "chat_template", "") or "")
+def template_takes_thinking_switch(tokenizer: Any, kwarg: str = "enable_thinking") -> bool:
+    """True when the tokenizer's chat template reads the thinking argument."""
+    return kwarg in str(getattr(tokenizer, "chat_template", "") or "")
 
 
 class NemotronParser(ChatBackend[DraftReading]):
@@ -35,18 +39,35 @@ class NemotronParser(ChatBackend[DraftReading]):
 
     name = "nemotron"
     task = "parsing"
+    profile: ParsingProfile
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> NemotronParser:
-        loaded = load_model(spec_for("parser", cls.name), settings)
-        return cls(loaded, settings)
+        spec = spec_for("parser", cls.name)
+        profile, note = spec.profile(settings)
+        if not isinstance(profile, ParsingProfile):
+            raise ValueError(f"profile {profile.name} is not a parsing profile")
+        loaded = load_model(spec, settings)
+        return cls(loaded, settings, profile, (note,) if note else ())
 
-    def __init__(self, loaded: LoadedModel, settings: BackendSettings) -> None:
-        super().__init__(loaded, settings, retry_ladder("parsing", settings))
-        self.switch_in_template = template_takes_thinking_switch(self.tokenizer)
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        settings: BackendSettings,
+        profile: ParsingProfile,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(loaded, settings, profile, notes)
+        thinking = profile.thinking
+        self.switch_in_template = thinking is not None and (
+            thinking.mechanism == "template_kwarg"
+            and template_takes_thinking_switch(self.tokenizer, thinking.template_kwarg)
+        )
 
     def template_kwargs(self, plan: DecodingPlan) -> dict[str, Any]:
-        return {"enable_thinking": plan.enable_thinking} if self.switch_in_template else {}
+        if not self.switch_in_template or self.profile.thinking is None:
+            return {}
+        return {self.profile.thinking.template_kwarg: plan.enable_thinking}
 
     def parse(self, text: str) -> DraftReading:
         return self.parse_batch([text])[0]
@@ -58,10 +79,11 @@ class NemotronParser(ChatBackend[DraftReading]):
     def parse_batch_with_records(
         self, texts: Sequence[str], progress: Progress | None = None
     ) -> list[tuple[DraftReading, RunRecord]]:
-        thinking = self.ladder[0].enable_thinking
-        chats = [
-            parsing_messages(text, thinking, directive_in_system=not self.switch_in_template)
-            for text in texts
-        ]
+        chats = [partial(self._chat, text) for text in texts]
         readers = [partial(parse_draft_labels, draft=text, backend=self.name) for text in texts]
         return self.run_batch(chats, readers, progress)
+
+    def _chat(self, text: str, plan: DecodingPlan) -> list[Message]:
+        return self.profile.messages(
+            text, plan.enable_thinking, directive_in_system=not self.switch_in_template
+        )

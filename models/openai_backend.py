@@ -1,162 +1,66 @@
-"""The ``openai`` grounder and parser: the same prompts over an OpenAI-compatible endpoint.
+"""The ``openai`` grounder and parser: the checkpoints' own chats over an OpenAI-compatible endpoint.
 
-This is how a department scales out: vLLM or TGI serve MedGemma and Nemotron on GPUs
-behind one URL; the workstation and ``cxr-audit eval`` are clients. Only the standard
-library's HTTP client is used. Requests time out (``timeout_s``), connection failures and
-5xx/429 answers are retried (``http_retries``, with backoff), and an endpoint that stays
-down raises :class:`EndpointUnavailableError` with the URL and what to check. What the model
-says goes through the same recovery layer and retry ladder as the local backends.
+This is how a department scales out: vLLM serves MedGemma and Nemotron on GPU servers
+behind one URL each (``--endpoint`` for the grounder, ``--parser-endpoint`` for the parser,
+or ``[backends.openai-grounder]`` / ``[backends.openai-parser]`` in the settings), and a
+laptop without an NVIDIA GPU runs llama.cpp's ``llama-server`` or Ollama. The workstation
+and ``cxr-audit eval`` are clients.
+
+Each request is what the checkpoint profile asks for: for the default grounder one user
+turn, the image first (a PNG data URL at its own aspect ratio, longer side at most
+1,024 px, no padding), then the pinned prompt. Requests go out concurrently, at most
+``concurrency`` at a time, and come back in input order: a server such as vLLM batches
+what arrives together. Building a backend asks the server for its models, so an endpoint
+that is down or does not serve the model is refused at once, in one sentence. A request
+that fails later becomes a failed reading carrying the reason; what the model says goes
+through the same recovery layer and retry ladder as the local backends.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from audit.protocols import AuditCase
 from audit.recover import parse_draft_labels
 from audit.schema import DraftReading, ImageReading, ParseOutcome
+from models.checkpoints import GroundingProfile, ParsingProfile
 from models.errors import EndpointResponseError, EndpointUnavailableError
 from models.generation import AttemptRecord, Generation, Reading, RunRecord, continue_ladder, record, settle
+from models.grounding import prepare_image, read_grounding
 from models.imaging import png_data_url
-from models.medgemma import PreparedImage, prepare_image, read_grounding
+from models.openai_client import ChatClient
 from models.prompts import (
     DecodingPlan,
     Message,
     Task,
     as_openai_messages,
-    grounding_messages,
-    parsing_messages,
+    max_new_tokens,
     retry_ladder,
     with_correction,
 )
-from models.registry import spec_for
+from models.registry import Kind, spec_for
 from models.settings import BackendSettings
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Reading)
 T = TypeVar("T")
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-BACKOFF_S = 0.5
+Progress = Callable[[int], None]
 
 
-def completions_url(endpoint: str) -> str:
-    """The chat-completions URL for a server root, a ``/v1`` base, or the full URL."""
-    url = endpoint.rstrip("/")
-    if url.endswith("/chat/completions"):
-        return url
-    if url.endswith("/v1"):
-        return f"{url}/chat/completions"
-    return f"{url}/v1/chat/completions"
-
-
-class ChatClient:
-    """A minimal OpenAI-compatible chat-completions client with timeouts and retries."""
-
-    def __init__(
-        self,
-        endpoint: str,
-        model: str,
-        timeout_s: float,
-        retries: int,
-        api_key: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.url = completions_url(endpoint)
-        self.model = model
-        self.timeout_s = timeout_s
-        self.retries = retries
-        self.api_key = api_key
-        self.sleep = sleep
-
-    def body(self, messages: list[Message], plan: DecodingPlan) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": plan.max_new_tokens,
-            "temperature": plan.temperature if plan.do_sample else 0.0,
-            "stream": False,
-        }
-        if plan.do_sample:
-            body["top_p"] = plan.top_p
-            if plan.seed is not None:
-                body["seed"] = plan.seed
-        if plan.task == "parsing":
-            # vLLM and SGLang hand these to the chat template (Nemotron's thinking switch).
-            body["chat_template_kwargs"] = {"enable_thinking": plan.enable_thinking}
-        return body
-
-    def complete(self, messages: list[Message], plan: DecodingPlan) -> Generation:
-        """One chat completion; raises EndpointUnavailableError when the endpoint stays down."""
-        payload = json.dumps(self.body(messages, plan)).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        last_problem = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(BACKOFF_S * 2 ** (attempt - 1))
-            request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")
-            started = time.perf_counter()
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    answer = json.loads(response.read().decode("utf-8"))
-            except urllib.error.HTTPError as error:
-                detail = error.read().decode("utf-8", "replace")[:300]
-                if error.code in RETRY_STATUS:
-                    last_problem = f"HTTP {error.code}: {detail}"
-                    log.warning("endpoint %s answered %s; retrying", self.url, last_problem)
-                    continue
-                raise EndpointResponseError(
-                    f"the endpoint {self.url} refused the request (HTTP {error.code}: {detail}); "
-                    f"check the model name {self.model!r} and the API key"
-                ) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-                reason = getattr(error, "reason", error)
-                last_problem = f"{type(reason).__name__}: {reason}"
-                log.warning("endpoint %s unreachable (%s); retrying", self.url, last_problem)
-                continue
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise EndpointResponseError(
-                    f"the endpoint {self.url} did not answer with JSON: {error}"
-                ) from None
-            return self._generation(answer, time.perf_counter() - started)
-        raise EndpointUnavailableError(
-            f"cannot reach the OpenAI-compatible endpoint {self.url} after {self.retries + 1} tries "
-            f"({last_problem}): is the server running, and is --endpoint right?"
-        )
-
-    def _generation(self, answer: Any, seconds: float) -> Generation:
-        try:
-            message = answer["choices"][0]["message"]
-        except (KeyError, IndexError, TypeError):
-            raise EndpointResponseError(
-                f"the endpoint {self.url} answered without choices[0].message: {str(answer)[:200]}"
-            ) from None
-        text = message.get("content") or ""
-        # A server-side reasoning parser returns the trace apart; keep it, closed, for the record.
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if reasoning:
-            text = f"<think>{reasoning}</think>{text}"
-        usage = answer.get("usage") or {}
-        return Generation(text, usage.get("prompt_tokens"), usage.get("completion_tokens"), seconds)
-
-
-def client_from(settings: BackendSettings, kind: str, name: str) -> ChatClient:
+def client_from(settings: BackendSettings, kind: Kind) -> ChatClient:
+    flag = "--endpoint" if kind == "grounder" else "--parser-endpoint (or --endpoint in parse)"
     if not settings.endpoint_url:
         raise EndpointUnavailableError(
-            f"the openai {kind} needs an endpoint URL (--endpoint or CXR_AUDIT_ENDPOINT_URL), "
-            "e.g. http://gpu-server:8000/v1"
+            f"the openai {kind} needs an endpoint URL ({flag}, or endpoint_url in "
+            f"[backends.openai-{kind}]), e.g. http://gpu-server:8000/v1"
         )
-    model = spec_for(kind, name).model_id(settings)  # type: ignore[arg-type]
+    model = spec_for(kind, "openai").model_id(settings)
     if not model:
         raise EndpointUnavailableError(f"the openai {kind} needs a served model name (--model)")
     return ChatClient(
@@ -168,38 +72,75 @@ def client_from(settings: BackendSettings, kind: str, name: str) -> ChatClient:
     )
 
 
-class _EndpointBackend:
+class _EndpointBackend(Generic[R]):
     name = "openai"
     task: Task
+    kind: Kind
 
-    def __init__(self, client: ChatClient, settings: BackendSettings) -> None:
+    def __init__(
+        self,
+        client: ChatClient,
+        settings: BackendSettings,
+        profile: GroundingProfile | ParsingProfile,
+        notes: tuple[str, ...] = (),
+    ) -> None:
         self.client = client
         self.settings = settings
-        self.ladder = retry_ladder(self.task, settings)
+        self.profile = profile
+        self.notes = notes
+        self.ladder = retry_ladder(profile, settings)
+        self.thinking_off_tokens = max_new_tokens(profile, settings, thinking=False)
         self.last_runs: tuple[RunRecord, ...] = ()
+
+    @classmethod
+    def connect(cls, settings: BackendSettings) -> _EndpointBackend[R]:
+        """Build the backend after asking the endpoint whether it is up and serves the model."""
+        spec = spec_for(cls.kind, cls.name)
+        profile, note = spec.profile(settings)
+        client = client_from(settings, cls.kind)
+        checked = client.check("--model" if cls.kind == "grounder" else "--parser-model")
+        notes = tuple(item for item in (note, checked) if item)
+        for item in notes:
+            log.info("%s", item)
+        return cls(client, settings, profile, notes)
+
+    @property
+    def version(self) -> str:
+        """What produced a reading, stored with each audit run: profile, served model, endpoint."""
+        return f"profile {self.profile.name}; {self.client.model} at {self.client.base}"
 
     @property
     def last_run(self) -> RunRecord | None:
         return self.last_runs[-1] if self.last_runs else None
 
+    def thinking_kwarg(self) -> str | None:
+        thinking = getattr(self.profile, "thinking", None)
+        return thinking.template_kwarg if thinking is not None else None
+
     def _run(
-        self, messages: list[Message], read: Callable[[str], R], image_url: str | None = None
+        self,
+        chat: Callable[[DecodingPlan], list[Message]],
+        read: Callable[[str], R],
+        image_url: str | None = None,
     ) -> tuple[R, RunRecord]:
         def generate(plan: DecodingPlan, previous: str | None = None, error: str | None = None) -> Generation:
-            chat = (
-                with_correction(messages, self.task, previous or "", error) if plan.corrective else messages
+            messages = chat(plan)
+            if plan.corrective:
+                messages = with_correction(messages, self.task, previous or "", error)
+            return self.client.complete(
+                as_openai_messages(messages, image_url), plan, self.profile.stop_tokens, self.thinking_kwarg()
             )
-            return self.client.complete(as_openai_messages(chat, image_url), plan)
 
         first = self.ladder[0]
         generation = generate(first)
         reading = read(generation.text)
         attempts: list[AttemptRecord] = [record(0, first, generation, reading)]
-        reading = continue_ladder(reading, attempts, self.ladder, generate, read)
+        reading = continue_ladder(reading, attempts, self.ladder, generate, read, self.thinking_off_tokens)
         run = RunRecord(
             backend=self.name,
             task=self.task,
             model_id=self.client.model,
+            profile=self.profile.name,
             device=self.client.url,
             attempts=tuple(attempts),
         )
@@ -209,78 +150,93 @@ class _EndpointBackend:
         self,
         items: Sequence[T],
         run_one: Callable[[T], tuple[R, RunRecord | None]],
-        progress: Callable[[int], None] | None,
+        failed: Callable[[T, str], R],
+        progress: Progress | None,
     ) -> list[R]:
-        """One request per item, in order.
+        """One request per item, ``concurrency`` in flight at a time; results in input order.
 
-        ``last_runs`` keeps the record of every item that reached the endpoint; an item
-        ``run_one`` answered without a request (``None``) has none.
+        ``last_runs`` keeps the record of every item that reached the endpoint. An item the
+        endpoint could not answer becomes ``failed(item, reason)``: a visible failed reading.
         """
+
+        def guarded(item: T) -> tuple[R, RunRecord | None]:
+            try:
+                return run_one(item)
+            except (EndpointUnavailableError, EndpointResponseError) as error:
+                log.warning("%s", error)
+                return failed(item, str(error)), None
+
+        workers = max(1, min(self.settings.concurrency, len(items)))
         readings: list[R] = []
         runs: list[RunRecord] = []
-        for item in items:
-            reading, run = run_one(item)
-            readings.append(reading)
-            if run is not None:
-                runs.append(run)
-            if progress is not None:
-                progress(1)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"openai-{self.kind}") as pool:
+            for reading, run in pool.map(guarded, items):
+                readings.append(reading)
+                if run is not None:
+                    runs.append(run)
+                if progress is not None:
+                    progress(1)
         self.last_runs = tuple(runs)
         return readings
 
 
-class OpenAIGrounder(_EndpointBackend):
-    """The grounding prompt over an endpoint serving MedGemma (or its fine-tune)."""
+class OpenAIGrounder(_EndpointBackend[ImageReading]):
+    """The grounding chat over an endpoint serving MedGemma (the fine-tune by default)."""
 
     task = "grounding"
+    kind = "grounder"
+    profile: GroundingProfile
 
     @classmethod
-    def from_settings(cls, settings: BackendSettings) -> OpenAIGrounder:
-        return cls(client_from(settings, "grounder", "openai"), settings)
+    def from_settings(cls, settings: BackendSettings) -> _EndpointBackend[ImageReading]:
+        return cls.connect(settings)
 
     def ground(self, case: AuditCase) -> ImageReading:
         return self.ground_batch([case])[0]
 
     def ground_batch(
-        self, cases: Sequence[AuditCase], progress: Callable[[int], None] | None = None
+        self, cases: Sequence[AuditCase], progress: Progress | None = None
     ) -> list[ImageReading]:
-        """Ground cases one request each (the server batches concurrent requests itself)."""
-        return self._run_each(cases, self._ground_one, progress)
+        """Ground cases, ``concurrency`` requests at a time (the server batches them itself)."""
+        return self._run_each(cases, self._ground_one, self._failed, progress)
+
+    def _failed(self, case: AuditCase, reason: str) -> ImageReading:
+        return ImageReading(backend=self.name, outcome=ParseOutcome.failed(reason))
 
     def _ground_one(self, case: AuditCase) -> tuple[ImageReading, RunRecord | None]:
         try:
-            prepared: PreparedImage = prepare_image(case, self.settings.pad_to_square)
+            prepared = prepare_image(case, self.profile)
         except (ValueError, OSError) as error:
-            failed = ImageReading(backend=self.name, outcome=ParseOutcome.failed(f"no usable image: {error}"))
-            return failed, None
+            return self._failed(case, f"no usable image: {error}"), None
         return self._run(
-            grounding_messages(),
-            partial(read_grounding, prepared=prepared, backend=self.name),
+            lambda plan: self.profile.messages(),
+            partial(read_grounding, prepared=prepared, backend=self.name, profile=self.profile),
             png_data_url(prepared.image),
         )
 
 
-class OpenAIParser(_EndpointBackend):
-    """The draft-parsing prompt over an endpoint serving Nemotron (thinking switch passed along)."""
+class OpenAIParser(_EndpointBackend[DraftReading]):
+    """The draft-parsing chat over an endpoint serving Nemotron (thinking switch passed along)."""
 
     task = "parsing"
+    kind = "parser"
+    profile: ParsingProfile
 
     @classmethod
-    def from_settings(cls, settings: BackendSettings) -> OpenAIParser:
-        return cls(client_from(settings, "parser", "openai"), settings)
+    def from_settings(cls, settings: BackendSettings) -> _EndpointBackend[DraftReading]:
+        return cls.connect(settings)
 
     def parse(self, text: str) -> DraftReading:
         return self.parse_batch([text])[0]
 
-    def parse_batch(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> list[DraftReading]:
-        thinking = self.ladder[0].enable_thinking
+    def parse_batch(self, texts: Sequence[str], progress: Progress | None = None) -> list[DraftReading]:
+        return self._run_each(texts, self._parse_one, self._failed, progress)
 
-        def parse_one(text: str) -> tuple[DraftReading, RunRecord | None]:
-            return self._run(
-                parsing_messages(text, thinking),
-                partial(parse_draft_labels, draft=text, backend=self.name),
-            )
+    def _failed(self, text: str, reason: str) -> DraftReading:
+        return DraftReading(backend=self.name, text=text, outcome=ParseOutcome.failed(reason))
 
-        return self._run_each(texts, parse_one, progress)
+    def _parse_one(self, text: str) -> tuple[DraftReading, RunRecord | None]:
+        return self._run(
+            lambda plan: self.profile.messages(text, plan.enable_thinking),
+            partial(parse_draft_labels, draft=text, backend=self.name),
+        )

@@ -1,37 +1,41 @@
-"""Every prompt the model backends send, and how each generation is decoded. One place.
+"""This project's own prompt wording, and how each generation is decoded.
 
 Grounding asks for a JSON list of ``{"label", "box_2d"}`` over the six canonical labels;
 draft parsing asks for ``{"label", "status", "span", "side"}`` with the span copied
 verbatim. The draft is wrapped and declared data: text in it that reads like an
 instruction is still only draft text, and whatever comes back is validated against the
-schema and the span check in :mod:`audit.recover` anyway.
+schema and the span check in :mod:`audit.recover` anyway. A published checkpoint trained
+on its own prompt is called with that prompt instead: :mod:`models.checkpoints` says
+which chat each checkpoint gets, and builds it.
 
-Decoding is greedy with a fixed token budget (at least :data:`MIN_THINKING_TOKENS` when
-the parser may think), recorded with each run. When a generation cannot be read, a
-bounded retry ladder runs: greedy again with a corrective message, then low-temperature
-sampling with a fixed seed.
+Decoding is greedy with a fixed token budget (the profile's; at least
+:data:`MIN_THINKING_TOKENS` when the parser thinks), recorded with each run. When a
+generation cannot be read, a bounded retry ladder runs: greedy again with a corrective
+message, then low-temperature sampling with a fixed seed. A thinking generation cut off
+before its trace closed is retried with thinking off instead (the same budget would be
+spent thinking again).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS, LABELS
 from models.settings import MIN_THINKING_TOKENS, BackendSettings
 
+if TYPE_CHECKING:  # models.checkpoints imports this module's wording
+    from models.checkpoints import GroundingProfile, ParsingProfile
+
 Task = Literal["grounding", "parsing"]
-AttemptKind = Literal["greedy", "greedy_corrective", "sampled"]
+AttemptKind = Literal["greedy", "greedy_corrective", "sampled", "thinking_off"]
 Message = dict[str, Any]
 
 # Bumped whenever a prompt's wording changes; stored with every run.
 PROMPT_VERSION = "2026-11-25.1"
 
-GROUNDING_MAX_TOKENS = 384  # ~150 tokens for a typical answer, room for six boxes
-PARSING_MAX_TOKENS = 384
-PARSING_THINKING_MAX_TOKENS = 1024
 SAMPLING_TOP_P = 0.9
 
 _LABEL_LINES = "\n".join(f"- {label}: {DISPLAY_NAMES[label]}" for label in LABELS)
@@ -99,71 +103,82 @@ class DecodingPlan(BaseModel):
     enable_thinking: bool = False
     corrective: bool = False
     prompt_version: str = PROMPT_VERSION
+    profile: str | None = None  # the checkpoint profile whose chat this plan decodes
 
 
-def max_new_tokens(task: Task, settings: BackendSettings) -> int:
-    """The fixed token budget: the settings' value, raised to the thinking minimum if needed."""
-    thinking = task == "parsing" and settings.enable_thinking
+def thinking_enabled(profile: GroundingProfile | ParsingProfile, settings: BackendSettings) -> bool:
+    """Whether generations think: the settings' choice, else the profile's default."""
+    if profile.task != "parsing" or getattr(profile, "thinking", None) is None:
+        return False
+    if settings.enable_thinking is not None:
+        return settings.enable_thinking
+    return profile.thinking_default()  # type: ignore[union-attr]
+
+
+def max_new_tokens(
+    profile: GroundingProfile | ParsingProfile, settings: BackendSettings, thinking: bool
+) -> int:
+    """The fixed token budget: the settings' value, else the profile's; with thinking, at least
+    :data:`MIN_THINKING_TOKENS`."""
     if settings.max_new_tokens is not None:
         return max(settings.max_new_tokens, MIN_THINKING_TOKENS) if thinking else settings.max_new_tokens
-    if task == "grounding":
-        return GROUNDING_MAX_TOKENS
-    return PARSING_THINKING_MAX_TOKENS if thinking else PARSING_MAX_TOKENS
+    if profile.task == "parsing":
+        return profile.budget(thinking)  # type: ignore[union-attr]
+    return profile.max_new_tokens
 
 
-def retry_ladder(task: Task, settings: BackendSettings) -> tuple[DecodingPlan, ...]:
-    """The attempts one generation may take: greedy; greedy + corrective; sampled (bounded)."""
-    budget = max_new_tokens(task, settings)
-    thinking = task == "parsing" and settings.enable_thinking
-    ladder = (
-        DecodingPlan(task=task, kind="greedy", max_new_tokens=budget, enable_thinking=thinking),
-        DecodingPlan(
-            task=task,
-            kind="greedy_corrective",
-            max_new_tokens=budget,
-            enable_thinking=thinking,
-            corrective=True,
-        ),
-        DecodingPlan(
-            task=task,
-            kind="sampled",
-            max_new_tokens=budget,
-            do_sample=True,
-            temperature=settings.retry_temperature,
-            top_p=SAMPLING_TOP_P,
-            seed=settings.seed,
-            enable_thinking=thinking,
-            corrective=True,
-        ),
-    )
+def retry_ladder(
+    profile: GroundingProfile | ParsingProfile, settings: BackendSettings
+) -> tuple[DecodingPlan, ...]:
+    """The attempts one generation may take (bounded by ``max_retries``).
+
+    Greedy, then greedy with a corrective turn, then seeded low-temperature sampling. A
+    checkpoint trained on one turn never gets a corrective turn: its chat is resent
+    unchanged, sampled with the seed and then the next seed (greedy again would repeat).
+    """
+    task: Task = profile.task
+    thinking = thinking_enabled(profile, settings)
+    common: dict[str, Any] = {
+        "task": task,
+        "max_new_tokens": max_new_tokens(profile, settings, thinking),
+        "enable_thinking": thinking,
+        "profile": profile.name,
+    }
+    sampled: dict[str, Any] = {
+        "kind": "sampled",
+        "do_sample": True,
+        "temperature": settings.retry_temperature,
+        "top_p": SAMPLING_TOP_P,
+        **common,
+    }
+    greedy = DecodingPlan(kind="greedy", **common)
+    if profile.corrective_retries:
+        ladder = (
+            greedy,
+            DecodingPlan(kind="greedy_corrective", corrective=True, **common),
+            DecodingPlan(seed=settings.seed, corrective=True, **sampled),
+        )
+    else:
+        ladder = (
+            greedy,
+            DecodingPlan(seed=settings.seed, **sampled),
+            DecodingPlan(seed=settings.seed + 1, **sampled),
+        )
     return ladder[: 1 + settings.max_retries]
 
 
-def grounding_messages(image: Any = None) -> list[Message]:
-    """The grounding chat: a system turn, then the image and the instruction.
+def without_thinking(plan: DecodingPlan, budget: int, after_cut_off: bool) -> DecodingPlan:
+    """``plan`` with thinking off and the non-thinking ``budget``.
 
-    ``image`` (a PIL image) is attached to the image part for processors that take it there.
+    Right after a cut-off trace there is no answer to correct, so that attempt asks again
+    plainly (greedy unless the rung samples); later rungs keep their own decoding.
     """
-    image_part: dict[str, Any] = {"type": "image"} if image is None else {"type": "image", "image": image}
-    return [
-        {"role": "system", "content": [{"type": "text", "text": GROUNDING_SYSTEM}]},
-        {"role": "user", "content": [image_part, {"type": "text", "text": GROUNDING_INSTRUCTION}]},
-    ]
-
-
-def thinking_directive(enable_thinking: bool) -> str:
-    """The system-prompt switch for chat templates that read ``/think`` and ``/no_think``."""
-    return "/think" if enable_thinking else "/no_think"
-
-
-def parsing_messages(draft: str, enable_thinking: bool, directive_in_system: bool = False) -> list[Message]:
-    """The draft-parsing chat. ``directive_in_system`` adds ``/think`` or ``/no_think`` to the
-    system turn, for chat templates that do not take an ``enable_thinking`` argument."""
-    system = PARSING_SYSTEM
-    if directive_in_system:
-        system = f"{system}\n{thinking_directive(enable_thinking)}"
-    user = f"{PARSING_INSTRUCTION}\n\n<draft>\n{draft}\n</draft>"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    update: dict[str, Any] = {"enable_thinking": False, "max_new_tokens": budget}
+    if after_cut_off:
+        update["corrective"] = False
+        if not plan.do_sample:
+            update["kind"] = "thinking_off"
+    return plan.model_copy(update=update)
 
 
 def with_correction(messages: list[Message], task: Task, previous: str, error: str | None) -> list[Message]:

@@ -13,13 +13,20 @@ from importlib.util import find_spec
 from typing import Any, Literal
 
 from audit.protocols import DraftParser, Grounder
+from models.checkpoints import (
+    DEFAULT_GROUNDING_PROFILE,
+    DEFAULT_PARSING_PROFILE,
+    GroundingProfile,
+    ParsingProfile,
+    choose_profile,
+)
 from models.errors import BackendUnavailableError, UnknownBackendError
 from models.settings import BackendSettings, Quantization, load_settings
 
 Kind = Literal["grounder", "parser"]
 
 MEDGEMMA_MODEL_ID = "alex-feeel/medgemma-cxr-auditor-v2"
-MEDGEMMA_BASE_ID = "google/medgemma-4b-it"  # google/medgemma-1.5-4b-it also works as a base
+MEDGEMMA_BASE_ID = "google/medgemma-1.5-4b-it"  # the fine-tunes' base; google/medgemma-4b-it also works
 NEMOTRON_MODEL_ID = "nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16"
 
 QUANTIZED: tuple[Quantization, ...] = ("nf4", "int8")  # bitsandbytes weights
@@ -48,6 +55,29 @@ class BackendSpec:
     # "module:callable" returning the published architecture's config, else a rough count.
     published_config: str | None = None
     approx_params: float | None = None
+    # Model-backed backends: the checkpoint profile (models.checkpoints) used when neither
+    # the settings nor the model id name one.
+    default_profile: str | None = None
+
+    @property
+    def settings_sections(self) -> tuple[str, ...]:
+        """The ``[backends.<section>]`` tables (and variables) this backend reads, later wins.
+
+        The openai grounder and parser share ``openai`` and each has its own, so that the two
+        can talk to different endpoints.
+        """
+        return (self.name, f"{self.name}-{self.kind}") if self.name == "openai" else (self.name,)
+
+    def profile(self, settings: BackendSettings) -> tuple[GroundingProfile | ParsingProfile, str | None]:
+        """The checkpoint profile under ``settings``, and a note when it was assumed."""
+        if self.default_profile is None:
+            raise ValueError(f"the {self.name!r} {self.kind} calls no checkpoint")
+        return choose_profile(
+            "grounding" if self.kind == "grounder" else "parsing",
+            self.model_id(settings) or "",
+            settings.profile,
+            self.default_profile,
+        )
 
     def model_id(self, settings: BackendSettings) -> str | None:
         """The model this backend loads under ``settings``: the settings' id, else the default."""
@@ -118,6 +148,7 @@ _SPECS: tuple[BackendSpec, ...] = (
         preprocessor_class="AutoProcessor",
         published_config="models.published_configs:medgemma_4b_config",
         approx_params=4.3e9,
+        default_profile=DEFAULT_GROUNDING_PROFILE,
     ),
     BackendSpec(
         name="nemotron",
@@ -132,23 +163,26 @@ _SPECS: tuple[BackendSpec, ...] = (
         preprocessor_class="AutoTokenizer",
         published_config="models.published_configs:nemotron_4b_config",
         approx_params=3.97e9,
+        default_profile=DEFAULT_PARSING_PROFILE,
     ),
     BackendSpec(
         name="openai",
         kind="grounder",
-        description="The grounding prompt over an OpenAI-compatible endpoint (vLLM, TGI).",
+        description="The grounder's chat over an OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).",
         factory="models.openai_backend:OpenAIGrounder.from_settings",
         requires=("PIL",),
         runs_on="remote",
         default_model_id=MEDGEMMA_MODEL_ID,
+        default_profile=DEFAULT_GROUNDING_PROFILE,
     ),
     BackendSpec(
         name="openai",
         kind="parser",
-        description="The draft-parsing prompt over an OpenAI-compatible endpoint (vLLM, TGI).",
+        description="The parser's chat over an OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).",
         factory="models.openai_backend:OpenAIParser.from_settings",
         runs_on="remote",
         default_model_id=NEMOTRON_MODEL_ID,
+        default_profile=DEFAULT_PARSING_PROFILE,
     ),
 )
 
@@ -177,12 +211,14 @@ def spec_for(kind: Kind, name: str) -> BackendSpec:
 def get_grounder(name: str, settings: BackendSettings | None = None) -> Grounder:
     """Build a grounder; without ``settings``, they are read from the file and environment."""
     spec = spec_for("grounder", name)
-    grounder: Grounder = spec.build(settings if settings is not None else load_settings(backend=name))
+    chosen = settings if settings is not None else load_settings(backend=spec.settings_sections)
+    grounder: Grounder = spec.build(chosen)
     return grounder
 
 
 def get_parser(name: str, settings: BackendSettings | None = None) -> DraftParser:
     """Build a draft parser; without ``settings``, they are read from the file and environment."""
     spec = spec_for("parser", name)
-    parser: DraftParser = spec.build(settings if settings is not None else load_settings(backend=name))
+    chosen = settings if settings is not None else load_settings(backend=spec.settings_sections)
+    parser: DraftParser = spec.build(chosen)
     return parser

@@ -1,4 +1,4 @@
-"""Backend settings: model ids, quantization, device, token limits, endpoints, file paths.
+"""Backend settings: model ids, profiles, quantization, device, token limits, endpoints, paths.
 
 Settings come from code defaults, then a TOML file, then ``CXR_AUDIT_*`` environment
 variables, then explicit overrides such as CLI flags (later wins). They are data, not code
@@ -7,27 +7,39 @@ defaults plus whatever is passed.
 
 The TOML file is ``$CXR_AUDIT_CONFIG`` when set (it must then exist), else
 ``$XDG_CONFIG_HOME/cxr-audit/config.toml`` (``~/.config/cxr-audit/config.toml``) when it
-exists. Top-level keys apply to every backend; a ``[backends.<name>]`` table applies to one::
+exists. Top-level keys apply to every backend; a ``[backends.<section>]`` table applies to
+one. A backend's section is its name, except the ``openai`` backend, whose grounder and
+parser read ``[backends.openai]`` and then their own ``[backends.openai-grounder]`` /
+``[backends.openai-parser]``, so that each can have its own endpoint::
 
     quantization = "nf4"
     urgent_labels = ["pneumothorax", "nodule_mass"]
 
     [backends.medgemma]
     model_id = "/models/medgemma-cxr-auditor-v2"
+    profile = "medgemma-cxr-auditor-v2"
 
     [backends.nemotron]
     enable_thinking = false
 
+    [backends.openai-grounder]
+    endpoint_url = "http://gpu-1:8000/v1"
+    concurrency = 8
+
+    [backends.openai-parser]
+    endpoint_url = "http://gpu-2:8000/v1"
+
 Environment variables name a field in upper case: ``CXR_AUDIT_QUANTIZATION=int8`` for every
-backend, ``CXR_AUDIT_MEDGEMMA_MODEL_ID=/models/mg`` for one (``-`` in a backend name becomes
-``_``). List fields take comma-separated values.
+backend, ``CXR_AUDIT_MEDGEMMA_MODEL_ID=/models/mg`` for one section (``-`` in a section name
+becomes ``_``: ``CXR_AUDIT_OPENAI_PARSER_ENDPOINT_URL``). List fields take comma-separated
+values.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -58,8 +70,12 @@ class BackendSettings(BaseModel):
     cpu_quantization: Quantization = "bf16"
     device: str = "auto"  # "auto", "cuda", "cuda:1", "cpu"
     allow_cpu: bool = True  # on a machine without CUDA: run slowly on CPU (True) or refuse (False)
+    # The checkpoint profile (models.checkpoints): None means the profile of the model id,
+    # else the backend's default profile.
+    profile: str | None = None
     max_new_tokens: int | None = Field(default=None, gt=0)
-    enable_thinking: bool = True
+    # None means the profile's default (Nemotron thinks unless told otherwise).
+    enable_thinking: bool | None = None
     batch_size: int = Field(default=4, gt=0)
     padding_side: PaddingSide = "left"  # decoder-only generation pads on the left
     # Retry ladder on a failed parse: 0 = one attempt; 1 = + greedy with a corrective
@@ -67,8 +83,10 @@ class BackendSettings(BaseModel):
     max_retries: int = Field(default=2, ge=0, le=2)
     retry_temperature: float = Field(default=0.3, gt=0.0, le=1.0)
     seed: int = 0
-    # MedGemma: pad the image to a square before the processor (Google's localisation recipe).
-    pad_to_square: bool = True
+    # Modules kept in 16 bits when loading nf4/int8 weights: the vision tower and projector
+    # (box precision) and the output head. A skip list replaces bitsandbytes' own defaults,
+    # so lm_head is listed; a name matches a module of that name anywhere in the model.
+    skip_modules: tuple[str, ...] = ("vision_tower", "multi_modal_projector", "lm_head")
     # Refuse to load when free memory is below the estimate times this margin.
     memory_margin: float = Field(default=1.1, ge=1.0)
     urgent_labels: tuple[Label, ...] = DEFAULT_URGENT
@@ -77,6 +95,8 @@ class BackendSettings(BaseModel):
     api_key_env: str = "CXR_AUDIT_API_KEY"
     timeout_s: float = Field(default=120.0, gt=0)
     http_retries: int = Field(default=2, ge=0, le=10)
+    # Requests the openai backend keeps in flight at once (the server batches them).
+    concurrency: int = Field(default=4, ge=1, le=64)
     # findings-file grounder: a JSON file, or a folder of <case_id>.json files.
     findings_path: str | None = None
 
@@ -125,8 +145,8 @@ def _check_keys(values: Mapping[str, Any], where: str) -> None:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)} in {where}; known: {', '.join(FIELDS)}")
 
 
-def read_config_file(path: Path, backend: str | None = None) -> dict[str, Any]:
-    """The settings a TOML file gives: its top-level keys, then ``[backends.<backend>]``."""
+def read_config_file(path: Path, backend: str | Sequence[str] | None = None) -> dict[str, Any]:
+    """The settings a TOML file gives: its top-level keys, then each ``[backends.<section>]``."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -136,13 +156,21 @@ def read_config_file(path: Path, backend: str | None = None) -> dict[str, Any]:
         raise SettingsError(f"'backends' in {path} must be a table of per-backend tables")
     _check_keys(document, str(path))
     values = dict(document)
-    if backend is not None and backend in tables:
-        table = tables[backend]
+    for section in sections(backend):
+        table = tables.get(section)
+        if table is None:
+            continue
         if not isinstance(table, dict):
-            raise SettingsError(f"[backends.{backend}] in {path} must be a table")
-        _check_keys(table, f"[backends.{backend}] of {path}")
+            raise SettingsError(f"[backends.{section}] in {path} must be a table")
+        _check_keys(table, f"[backends.{section}] of {path}")
         values.update(table)
     return values
+
+
+def sections(backend: str | Sequence[str] | None) -> tuple[str, ...]:
+    if backend is None:
+        return ()
+    return (backend,) if isinstance(backend, str) else tuple(backend)
 
 
 def _is_sequence_field(name: str) -> bool:
@@ -160,12 +188,13 @@ def _env_value(name: str, raw: str) -> Any:
     return raw
 
 
-def read_environment(environ: Mapping[str, str], backend: str | None = None) -> dict[str, Any]:
-    """The settings ``CXR_AUDIT_<FIELD>`` (then ``CXR_AUDIT_<BACKEND>_<FIELD>``) variables give."""
+def read_environment(
+    environ: Mapping[str, str], backend: str | Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The settings ``CXR_AUDIT_<FIELD>`` (then ``CXR_AUDIT_<SECTION>_<FIELD>``) variables give."""
     values: dict[str, Any] = {}
     prefixes = [ENV_PREFIX]
-    if backend is not None:
-        prefixes.append(f"{ENV_PREFIX}{backend.upper().replace('-', '_')}_")
+    prefixes.extend(f"{ENV_PREFIX}{section.upper().replace('-', '_')}_" for section in sections(backend))
     for prefix in prefixes:
         for name in FIELDS:
             key = f"{prefix}{name.upper()}"
@@ -177,13 +206,14 @@ def read_environment(environ: Mapping[str, str], backend: str | None = None) -> 
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
-    backend: str | None = None,
+    backend: str | Sequence[str] | None = None,
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> BackendSettings:
     """Settings from code defaults ← TOML file ← environment ← ``overrides`` (later wins).
 
-    ``backend`` selects the file's ``[backends.<name>]`` table and the per-backend variables.
+    ``backend`` names the section (or sections, later wins) whose ``[backends.<section>]``
+    tables and variables apply; :func:`models.registry.settings_sections` gives a backend's.
     Overrides whose value is None (a CLI flag not given) are ignored.
     """
     env = os.environ if environ is None else environ

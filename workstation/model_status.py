@@ -20,7 +20,7 @@ SMOKE_DRAFT = "Small right pleural effusion. No pneumothorax."
 
 def statuses(gpu: GpuStatus | None = None) -> list[BackendStatus]:
     """Every registered backend's status under the user's settings (``gpu`` None: not checked yet)."""
-    return [status_of(spec, load_settings(backend=spec.name), gpu) for spec in REGISTRY.values()]
+    return [status_of(spec, load_settings(backend=spec.settings_sections), gpu) for spec in REGISTRY.values()]
 
 
 def needs_lines(found: list[BackendStatus]) -> list[str]:
@@ -47,6 +47,8 @@ def status_rows(found: list[BackendStatus]) -> list[dict[str, Any]]:
                 "packages": ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in item.packages.items())
                 or "none",
                 "model": item.model_id or "",
+                "profile": item.profile or "",
+                "endpoint": item.endpoint or "",
                 "weights": weights,
             }
         )

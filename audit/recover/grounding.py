@@ -10,11 +10,12 @@ reason and the finding is kept without it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from audit.boxes import from_box_2d
 from audit.errors import RecoveryError
-from audit.labels import canonical_label
+from audit.labels import Label, canonical_label
 from audit.recover.json_salvage import RepairLog, answer_text, json_items, labelled_items
 from audit.schema import ImageFinding, ImageReading, ParseOutcome
 
@@ -62,10 +63,17 @@ def _items(text: str, log: RepairLog) -> tuple[list[Any], RecoveryError | None]:
     return items, None
 
 
-def parse_findings(raw: str, backend: str, image_size: tuple[int, int] | None = None) -> ImageReading:
+def parse_findings(
+    raw: str,
+    backend: str,
+    image_size: tuple[int, int] | None = None,
+    native_labels: Mapping[str, Label] | None = None,
+) -> ImageReading:
     """Read a grounder's generation as findings; never raises on bad model output.
 
     ``image_size`` is (width, height); it is needed only when boxes come in pixels.
+    ``native_labels`` are the label names the grounder was trained to write for ours (a
+    fine-tune's ``lung_opacity_consolidation``): read as written, not as a repair.
     """
     log = RepairLog()
     width, height = image_size if image_size else (None, None)
@@ -85,7 +93,7 @@ def parse_findings(raw: str, backend: str, image_size: tuple[int, int] | None = 
     if error is not None:
         return failed(str(error))
     findings: list[ImageFinding] = []
-    for index, item, label in labelled_items(items, log):
+    for index, item, label in labelled_items(items, log, native_labels):
         score = item.get("score", item.get("confidence"))
         if score is not None and not (isinstance(score, (int, float)) and 0 <= score <= 1):
             log.repair(f"item {index}: ignored score {score!r} (not a number in 0–1)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,11 +204,15 @@ def json_items(text: str, keys: tuple[str, ...], log: RepairLog) -> list[Any]:
     return _items_from(_load_json_loose(text, log), keys, log)
 
 
-def _label_of(item: dict[str, Any], index: int, log: RepairLog) -> Label | None:
+def _label_of(
+    item: dict[str, Any], index: int, log: RepairLog, native: Mapping[str, Label] | None = None
+) -> Label | None:
     name = item.get("label", item.get("finding", item.get("name")))
     if not isinstance(name, str) or not name.strip():
         log.drop(f"item {index}: it has no label")
         return None
+    if native is not None and name in native:
+        return native[name]  # the checkpoint's own word for one of our labels: no repair
     label = canonical_label(name)
     if label is None:
         log.drop(f"item {index}: label {name!r} is not one of {', '.join(LABELS)}")
@@ -218,13 +222,15 @@ def _label_of(item: dict[str, Any], index: int, log: RepairLog) -> Label | None:
     return label
 
 
-def labelled_items(items: list[Any], log: RepairLog) -> Iterator[tuple[int, dict[str, Any], Label]]:
+def labelled_items(
+    items: list[Any], log: RepairLog, native: Mapping[str, Label] | None = None
+) -> Iterator[tuple[int, dict[str, Any], Label]]:
     """(index, item, canonical label) for each object with a usable label; the rest are
-    dropped with their reason."""
+    dropped with their reason. ``native`` names are read as written, without a repair."""
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             log.drop(f"item {index}: expected an object, got {item!r:.60}")
             continue
-        label = _label_of(item, index, log)
+        label = _label_of(item, index, log, native)
         if label is not None:
             yield index, item, label

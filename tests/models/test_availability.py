@@ -49,11 +49,25 @@ def test_a_hub_id_that_is_not_cached_is_reported_without_touching_the_network(
 
 def test_the_openai_backends_need_an_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    statuses = backend_status({"openai": BackendSettings(endpoint_url="http://127.0.0.1:9/v1")})
-    assert by_name(statuses, "parser", "openai").ready
-    assert by_name(backend_status(), "parser", "openai").needs == (
-        "an endpoint URL (--endpoint or CXR_AUDIT_ENDPOINT_URL)",
+    statuses = backend_status({"openai-parser": BackendSettings(endpoint_url="http://127.0.0.1:9/v1")})
+    parser = by_name(statuses, "parser", "openai")
+    assert parser.ready and parser.endpoint == "http://127.0.0.1:9/v1"
+    assert parser.profile == "nemotron-3-nano"
+    assert by_name(statuses, "grounder", "openai").needs == (
+        "an endpoint URL (--endpoint, or endpoint_url in [backends.openai-grounder])",
     )
+
+
+def test_a_model_backend_names_its_profile_and_says_when_it_was_assumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    statuses = backend_status({"medgemma": BackendSettings(model_id=str(tmp_path))})
+    medgemma = by_name(statuses, "grounder", "medgemma")
+    assert medgemma.profile == "medgemma-cxr-auditor-v2"
+    assert any("choose another with --profile" in note for note in medgemma.notes)
+    unknown = backend_status({"medgemma": BackendSettings(profile="medgemma-v9")})
+    assert "unknown checkpoint profile 'medgemma-v9'" in by_name(unknown, "grounder", "medgemma").needs[-1]
 
 
 @pytest.mark.requires_torch

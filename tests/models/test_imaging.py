@@ -1,4 +1,4 @@
-"""Preparing radiographs for the grounder: RGB, padded to a square, boxes mapped back."""
+"""Pixels for the grounder: RGB, padding, downscaling, encoding, boxes mapped back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from audit.schema import Box, ImageFinding, ImageReading, ParseOutcome
-from models.imaging import pad_to_square, png_data_url, to_rgb, unpad_reading
+from models.imaging import downscale, pad_to_square, png_data_url, to_rgb, unpad_reading
 
 
 @pytest.mark.parametrize(
@@ -37,8 +37,27 @@ def test_a_square_image_is_left_as_it_is() -> None:
     assert pad_to_square(image) is image
 
 
-def test_an_image_travels_as_a_png_data_url() -> None:
-    assert png_data_url(to_rgb(np.zeros((4, 4), dtype=np.uint8))).startswith("data:image/png;base64,iVBOR")
+def test_an_image_travels_as_a_png_data_url_gray_when_it_is_gray() -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    def decoded(url: str) -> Image.Image:
+        assert url.startswith("data:image/png;base64,iVBOR")
+        return Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2])))
+
+    gray = to_rgb(np.arange(16, dtype=np.uint8).reshape(4, 4))
+    assert decoded(png_data_url(gray)).mode == "L"
+    colour = np.zeros((4, 4, 3), dtype=np.uint8)
+    colour[0, 0] = (255, 0, 0)
+    assert decoded(png_data_url(to_rgb(colour))).mode == "RGB"  # a burned-in colour mark survives
+
+
+def test_downscaling_gives_the_size_asked_and_leaves_an_image_of_that_size_alone() -> None:
+    image = to_rgb(np.zeros((1500, 2000), dtype=np.uint8))
+    assert downscale(image, (1024, 768)).size == (1024, 768)
+    assert downscale(image, (2000, 1500)) is image
 
 
 def test_a_failed_reading_only_takes_the_original_size() -> None:

@@ -15,15 +15,19 @@ from models.errors import (
     NoCudaError,
 )
 from models.loading import (
-    GIB,
     CudaInfo,
     LoadPlan,
-    MemoryEstimate,
-    check_memory,
     estimate_memory,
     load_model,
     plan_load,
     require,
+)
+from models.memory import (
+    GIB,
+    MemoryEstimate,
+    check_memory,
+    count_parameters,
+    resolve_skip_modules,
 )
 from models.registry import spec_for
 from models.settings import BackendSettings
@@ -31,6 +35,7 @@ from tests.models.tiny_models import cpu_settings
 
 MEDGEMMA = spec_for("grounder", "medgemma")
 NEMOTRON = spec_for("parser", "nemotron")
+SKIP = ("vision_tower", "multi_modal_projector", "lm_head")
 NO_CUDA = CudaInfo(available=False, torch_version="2.13.0+cpu")
 ONE_GPU = CudaInfo(available=True, device_count=1, torch_version="2.13.0")
 
@@ -68,9 +73,19 @@ class TestPlan:
         plan = plan_load(MEDGEMMA, BackendSettings(device="cpu", cpu_quantization="fp32"), ONE_GPU)
         assert (plan.device, plan.quantization) == ("cpu", "fp32")
 
-    def test_the_cache_key_is_model_revision_quantization_and_device(self) -> None:
+    def test_the_cache_key_is_model_revision_quantization_device_and_skip_list(self) -> None:
         plan = plan_load(MEDGEMMA, BackendSettings(model_id="/m", revision="r1"), ONE_GPU)
-        assert plan.cache_key == ("/m", "r1", "nf4", "cuda:0")
+        assert plan.cache_key == (
+            "/m",
+            "r1",
+            "nf4",
+            "cuda:0",
+            SKIP,
+        )
+
+    def test_sixteen_bit_weights_have_no_skip_list(self) -> None:
+        plan = plan_load(MEDGEMMA, BackendSettings(quantization="bf16"), ONE_GPU)
+        assert plan.skip_modules == ()
 
     def test_every_refusal_is_a_backend_unavailable_error_the_cli_turns_into_one_line(self) -> None:
         for error in (NoCudaError, InsufficientMemoryError, MissingPackageError, ModelLoadError):
@@ -116,14 +131,15 @@ class TestEstimateFromConfigs:
     def test_the_published_shapes_have_the_published_parameter_counts(self) -> None:
         from models.published_configs import medgemma_4b_config, nemotron_4b_config
 
-        medgemma = sum(loading.count_parameters(loading.skeleton(MEDGEMMA, medgemma_4b_config())))
-        nemotron = sum(loading.count_parameters(loading.skeleton(NEMOTRON, nemotron_4b_config())))
+        medgemma = sum(count_parameters(loading.skeleton(MEDGEMMA, medgemma_4b_config())))
+        nemotron = sum(count_parameters(loading.skeleton(NEMOTRON, nemotron_4b_config())))
         assert round(medgemma / 1e9, 1) == 4.3
         assert round(nemotron / 1e9, 2) == 3.97
 
     def test_both_models_in_nf4_are_estimated_to_fit_a_12_gb_card(self) -> None:
         plans = [
-            LoadPlan(spec.default_model_id or "", None, "nf4", "cuda:0") for spec in (MEDGEMMA, NEMOTRON)
+            LoadPlan(spec.default_model_id or "", None, "nf4", "cuda:0", skip_modules=SKIP)
+            for spec in (MEDGEMMA, NEMOTRON)
         ]
         estimates = [
             estimate_memory(spec, plan) for spec, plan in zip((MEDGEMMA, NEMOTRON), plans, strict=True)
@@ -132,6 +148,51 @@ class TestEstimateFromConfigs:
         weights = sum(e.weight_bytes for e in estimates)
         assert weights < 8 * 10**9  # the issue's target: both models together within 8 GB
         assert sum(e.total_bytes for e in estimates) < 12 * 10**9
+
+    def test_the_skip_list_names_the_outermost_modules_by_their_full_names(self) -> None:
+        from models.published_configs import medgemma_4b_config
+
+        model = loading.skeleton(MEDGEMMA, medgemma_4b_config())
+        skipped = resolve_skip_modules(model, ("vision_tower", "multi_modal_projector", "lm_head", "nothing"))
+        assert skipped == ("model.vision_tower", "model.multi_modal_projector", "lm_head")
+
+    def test_the_vision_tower_and_projector_are_priced_in_16_bits_under_nf4(self) -> None:
+        import torch
+
+        from models.published_configs import medgemma_4b_config
+
+        model = loading.skeleton(MEDGEMMA, medgemma_4b_config())
+
+        def linear(prefix: str) -> int:
+            return sum(
+                m.weight.numel()
+                for name, m in model.named_modules()
+                if isinstance(m, torch.nn.Linear) and name.startswith(prefix)
+            )
+
+        tower, projector = linear("model.vision_tower."), linear("model.multi_modal_projector.")
+        assert tower > 300_000_000  # SigLIP-400M's linear layers
+        assert count_parameters(model) == count_parameters(model, ("lm_head",))  # bitsandbytes' default
+        head_only, _ = count_parameters(model, ("lm_head",))
+        kept, _ = count_parameters(model, ("model.vision_tower", "model.multi_modal_projector", "lm_head"))
+        assert head_only - kept == tower + projector
+        model_id = MEDGEMMA.default_model_id or ""
+        default = estimate_memory(MEDGEMMA, LoadPlan(model_id, None, "nf4", "cuda:0", skip_modules=SKIP))
+        head = estimate_memory(MEDGEMMA, LoadPlan(model_id, None, "nf4", "cuda:0", skip_modules=("lm_head",)))
+        assert default.skipped_modules == ("model.vision_tower", "model.multi_modal_projector", "lm_head")
+        assert default.quantizable_params == head.quantizable_params - tower - projector
+        assert default.weight_bytes > head.weight_bytes  # a 16-bit tower costs more than a 4-bit one
+
+    def test_a_skip_list_without_the_head_prices_the_head_in_4_bits_as_bitsandbytes_would(self) -> None:
+        model_id = MEDGEMMA.default_model_id or ""
+        listed = estimate_memory(
+            MEDGEMMA, LoadPlan(model_id, None, "nf4", "cuda:0", skip_modules=("vision_tower", "lm_head"))
+        )
+        unlisted = estimate_memory(
+            MEDGEMMA, LoadPlan(model_id, None, "nf4", "cuda:0", skip_modules=("vision_tower",))
+        )
+        head = 262_208 * 2560  # vocabulary x hidden size (tied to the input embeddings)
+        assert unlisted.quantizable_params - listed.quantizable_params == head
 
     def test_a_local_folder_is_estimated_from_its_own_config(self, tiny_nemotron_dir: Path) -> None:
         plan = LoadPlan(str(tiny_nemotron_dir), None, "fp32", "cpu")
@@ -197,14 +258,40 @@ class TestLoad:
 class TestFourBitOnCpu:
     """bitsandbytes' CPU kernels run nf4 when linear sizes are multiples of 64 (outputs of 32)."""
 
-    def test_the_nf4_config_is_the_documented_one(self) -> None:
+    def test_the_nf4_config_is_the_documented_one_with_the_skip_list(self) -> None:
         import torch
 
-        config = loading.quantization_config("nf4")
+        config = loading.quantization_config("nf4", ("model.vision_tower", "lm_head"))
         assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4"
         assert config.bnb_4bit_use_double_quant and config.bnb_4bit_compute_dtype == torch.bfloat16
+        assert config.llm_int8_skip_modules == ["model.vision_tower", "lm_head"]
         assert loading.quantization_config("int8").load_in_8bit
         assert loading.quantization_config("bf16") is None
+
+    def test_by_default_the_vision_tower_projector_and_head_stay_16_bit_and_the_text_model_is_4_bit(
+        self, tiny_medgemma_dir: Path
+    ) -> None:
+        from bitsandbytes.nn import Linear4bit
+
+        loaded = load_model(MEDGEMMA, cpu_settings(tiny_medgemma_dir, cpu_quantization="nf4"))
+        four_bit = {name for name, m in loaded.model.named_modules() if isinstance(m, Linear4bit)}
+        assert four_bit and all(name.startswith("model.language_model.") for name in four_bit)
+        assert not isinstance(loaded.model.lm_head, Linear4bit)
+        assert loaded.estimate is not None
+        assert loaded.estimate.skipped_modules == (
+            "model.vision_tower",
+            "model.multi_modal_projector",
+            "lm_head",
+        )
+
+    def test_the_skip_list_is_a_setting(self, tiny_medgemma_dir: Path) -> None:
+        from bitsandbytes.nn import Linear4bit
+
+        settings = cpu_settings(tiny_medgemma_dir, cpu_quantization="nf4", skip_modules=("lm_head",))
+        loaded = load_model(MEDGEMMA, settings)
+        four_bit = [name for name, m in loaded.model.named_modules() if isinstance(m, Linear4bit)]
+        assert any(name.startswith("model.vision_tower.") for name in four_bit)
+        assert not isinstance(loaded.model.lm_head, Linear4bit)
 
     @pytest.mark.parametrize("which", ["medgemma", "nemotron"])
     def test_nf4_weights_load_on_cpu_as_4bit_layers(

@@ -38,7 +38,11 @@ def test_the_model_backends_default_to_the_published_models() -> None:
     medgemma, nemotron = spec_for("grounder", "medgemma"), spec_for("parser", "nemotron")
     assert (medgemma.default_model_id, medgemma.base_model_id) == (MEDGEMMA_MODEL_ID, MEDGEMMA_BASE_ID)
     assert MEDGEMMA_MODEL_ID == "alex-feeel/medgemma-cxr-auditor-v2"
-    assert MEDGEMMA_BASE_ID == "google/medgemma-4b-it"
+    assert MEDGEMMA_BASE_ID == "google/medgemma-1.5-4b-it"  # what the fine-tunes were trained from
+    assert (medgemma.default_profile, nemotron.default_profile) == (
+        "medgemma-cxr-auditor-v2",
+        "nemotron-3-nano",
+    )
     assert nemotron.default_model_id == NEMOTRON_MODEL_ID == "nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16"
 
 

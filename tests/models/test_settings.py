@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import SettingsError
+from models.registry import spec_for
 from models.settings import BackendSettings, config_path, load_settings
 
 
@@ -42,12 +43,41 @@ def test_a_backend_table_and_backend_variables_apply_to_that_backend_only(tmp_pa
     environ = {"CXR_AUDIT_CONFIG": str(path), "CXR_AUDIT_NEMOTRON_ENABLE_THINKING": "false"}
     medgemma = load_settings(backend="medgemma", environ=environ)
     nemotron = load_settings(backend="nemotron", environ=environ)
-    assert (medgemma.model_id, medgemma.max_new_tokens, medgemma.enable_thinking) == ("/models/mg", 300, True)
+    assert (medgemma.model_id, medgemma.max_new_tokens, medgemma.enable_thinking) == ("/models/mg", 300, None)
     assert (nemotron.model_id, nemotron.max_new_tokens, nemotron.enable_thinking) == (
         "/models/nm",
         300,
         False,
     )
+
+
+def test_the_openai_grounder_and_parser_each_read_their_own_table_and_variables(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        "[backends.openai]\ntimeout_s = 30\nconcurrency = 2\n"
+        '[backends.openai-grounder]\nendpoint_url = "http://gpu-1:8000/v1"\nconcurrency = 8\n'
+        '[backends.openai-parser]\nendpoint_url = "http://gpu-2:8000/v1"\n',
+    )
+    environ = {"CXR_AUDIT_CONFIG": str(path), "CXR_AUDIT_OPENAI_PARSER_MODEL_ID": "nemotron"}
+    grounder = load_settings(backend=spec_for("grounder", "openai").settings_sections, environ=environ)
+    parser = load_settings(backend=spec_for("parser", "openai").settings_sections, environ=environ)
+    assert (grounder.endpoint_url, grounder.concurrency, grounder.timeout_s) == (
+        "http://gpu-1:8000/v1",
+        8,
+        30,
+    )
+    assert (parser.endpoint_url, parser.concurrency, parser.model_id) == (
+        "http://gpu-2:8000/v1",
+        2,
+        "nemotron",
+    )
+
+
+def test_the_skip_list_and_the_profile_are_settings(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'skip_modules = ["lm_head"]\nprofile = "medgemma-base"\n')
+    settings = load_settings(environ={"CXR_AUDIT_CONFIG": str(path)})
+    assert (settings.skip_modules, settings.profile) == (("lm_head",), "medgemma-base")
+    assert BackendSettings().skip_modules == ("vision_tower", "multi_modal_projector", "lm_head")
 
 
 def test_list_settings_read_comma_separated_variables(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 The real loading code, chat template, processor, ``generate`` and recovery run; random
 weights produce garbage, which must come back as a failed reading with its raw text.
 Recorded realistic outputs go through the same reading code for the ok and recovered paths.
+A local folder is called as the default profile (the published fine-tune: one user turn,
+image first, the pinned prompt, no padding) unless ``profile`` says otherwise.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ import pytest
 from audit.boxes import pad_square
 from audit.protocols import AuditCase, Grounder
 from audit.schema import Box, ImageReading
+from models.checkpoints import FINE_TUNE_PROMPT, grounding_profile
 from models.generation import Generation
-from models.medgemma import MedGemmaGrounder, PreparedImage, prepare_image, read_grounding
+from models.grounding import PreparedImage, prepare_image, read_grounding
+from models.medgemma import MedGemmaGrounder
+from models.prompts import GROUNDING_INSTRUCTION, GROUNDING_SYSTEM
 from models.registry import get_grounder
 from tests.models.tiny_models import cpu_settings, tiny_chest_image
 
 pytestmark = pytest.mark.requires_torch
 
-WIDTH, HEIGHT = 96, 80  # a landscape image: padded to 96 x 96 with 8 px above and below
+WIDTH, HEIGHT = 96, 80  # a landscape image: the base profile pads it to 96 x 96 (8 px bands)
+V2 = grounding_profile("medgemma-cxr-auditor-v2")
+BASE = grounding_profile("medgemma-base")
 
 
 def case(case_id: str = "c1", seed: int = 0) -> AuditCase:
@@ -42,28 +49,54 @@ def grounder(tiny_medgemma_dir: Path) -> MedGemmaGrounder:
     return built
 
 
+@pytest.fixture(scope="module")
+def base_grounder(tiny_medgemma_dir: Path) -> MedGemmaGrounder:
+    built = get_grounder("medgemma", cpu_settings(tiny_medgemma_dir, profile="medgemma-base"))
+    assert isinstance(built, MedGemmaGrounder)
+    return built
+
+
 @pytest.fixture
 def prepared() -> PreparedImage:
-    return prepare_image(case(), pad=True)
+    """The base profile's image: padded to a square."""
+    return prepare_image(case(), BASE)
 
 
 class TestRealModel:
-    def test_the_registry_builds_a_grounder_from_a_local_folder(self, grounder: MedGemmaGrounder) -> None:
+    def test_the_registry_builds_a_grounder_from_a_local_folder_with_the_default_profile(
+        self, grounder: MedGemmaGrounder
+    ) -> None:
         assert isinstance(grounder, Grounder)
         assert grounder.loaded.plan.device == "cpu"
         assert type(grounder.loaded.model).__name__ == "Gemma3ForConditionalGeneration"
         assert type(grounder.loaded.preprocessor.image_processor).__name__ == "Gemma3ImageProcessorPil"
+        assert grounder.profile.name == "medgemma-cxr-auditor-v2"
+        assert "choose another with --profile" in grounder.notes[0]
+        assert grounder.version.startswith("profile medgemma-cxr-auditor-v2; ")
 
-    def test_the_chat_template_carries_the_image_tokens_and_the_six_label_prompt(
-        self, grounder: MedGemmaGrounder, prepared: PreparedImage
+    def test_the_default_profile_renders_one_user_turn_image_first_then_the_pinned_prompt(
+        self, grounder: MedGemmaGrounder
     ) -> None:
-        from models.prompts import GROUNDING_INSTRUCTION, grounding_messages
+        image = prepare_image(case(), V2).image
+        text = grounder.loaded.preprocessor.apply_chat_template(
+            V2.messages(image), add_generation_prompt=True
+        )
+        turn = f"<start_of_turn>user\n<start_of_image>{FINE_TUNE_PROMPT}<end_of_turn>\n"
+        assert text == f"<bos>{turn}<start_of_turn>model\n"
+        assert image.size == (WIDTH, HEIGHT)  # never padded, never enlarged
 
-        processor = grounder.loaded.preprocessor
-        text = processor.apply_chat_template(grounding_messages(prepared.image), add_generation_prompt=True)
-        assert "<start_of_image>" in text
-        assert GROUNDING_INSTRUCTION in text
-        assert text.endswith("<start_of_turn>model\n")
+    def test_the_base_profile_renders_our_system_turn_and_prompt_and_pads_the_image(
+        self, base_grounder: MedGemmaGrounder, prepared: PreparedImage
+    ) -> None:
+        processor = base_grounder.loaded.preprocessor
+        text = processor.apply_chat_template(BASE.messages(prepared.image), add_generation_prompt=True)
+        assert text.startswith(f"<bos><start_of_turn>user\n{GROUNDING_SYSTEM}\n\n<start_of_image>")
+        assert GROUNDING_INSTRUCTION in text and text.endswith("<start_of_turn>model\n")
+        assert prepared.image.size == (WIDTH, WIDTH) and prepared.padded
+
+    def test_generation_stops_on_end_of_turn_and_eos(self, grounder: MedGemmaGrounder) -> None:
+        vocab = grounder.tokenizer.get_vocab()
+        assert {vocab["<end_of_turn>"], vocab["<eos>"]} <= grounder.stop_ids
 
     def test_random_weights_give_a_failed_reading_that_keeps_every_raw_text(
         self, grounder: MedGemmaGrounder
@@ -73,11 +106,9 @@ class TestRealModel:
         assert reading.failed and reading.findings == ()
         assert reading.outcome.error and reading.outcome.error.startswith("all 3 attempts failed")
         assert reading.outcome.raw == run.attempts[-1].raw  # type: ignore[union-attr]
-        assert run is not None and [a.decoding.kind for a in run.attempts] == [
-            "greedy",
-            "greedy_corrective",
-            "sampled",
-        ]
+        # a single-turn checkpoint is resampled, never given a corrective turn
+        assert run is not None and [a.decoding.kind for a in run.attempts] == ["greedy", "sampled", "sampled"]
+        assert run.profile == "medgemma-cxr-auditor-v2"
         assert all(a.raw and a.outcome == "failed" for a in run.attempts)
         assert {a.decoding.max_new_tokens for a in run.attempts} == {24}
         assert (reading.image_width, reading.image_height) == (WIDTH, HEIGHT)
@@ -94,9 +125,9 @@ class TestRealModel:
         assert len(grounder.last_runs) == 2  # one record per case that reached the model
 
     def test_batched_inputs_are_padded_on_the_left(self, grounder: MedGemmaGrounder) -> None:
-        from models.prompts import grounding_messages, with_correction
+        from models.prompts import with_correction
 
-        short = grounding_messages(prepare_image(case(), pad=True).image)
+        short = BASE.messages(prepare_image(case(), BASE).image)
         long = with_correction(short, "grounding", "x" * 40, "no JSON")
         inputs = grounder.encode([short, long], grounder.ladder[0])
         pad = grounder.tokenizer.pad_token_id
@@ -116,6 +147,15 @@ class TestRealModel:
 class TestRecordedOutputs:
     """Realistic generations, written by hand, read exactly as the grounder reads its own."""
 
+    def test_the_fine_tunes_answer_is_ok_in_its_own_words_on_the_original_image(self) -> None:
+        unpadded = prepare_image(case(), V2)
+        raw = '[{"label": "lung_opacity_consolidation", "box_2d": [0.5, 0.1, 0.9, 0.4]}]'
+        reading = read_grounding(raw, unpadded, "medgemma", V2)
+        assert reading.outcome.status == "ok"  # its vocabulary, not a repaired synonym
+        finding = reading.findings[0]
+        assert finding.label == "lung_opacity" and finding.box == Box(x0=0.1, y0=0.5, x1=0.4, y1=0.9)
+        assert (reading.image_width, reading.image_height) == (WIDTH, HEIGHT)
+
     def test_a_clean_answer_in_unit_scale_is_ok_and_mapped_off_the_padding(
         self, prepared: PreparedImage
     ) -> None:
@@ -124,7 +164,7 @@ class TestRecordedOutputs:
         raw = json.dumps(
             [{"label": "pleural_effusion", "box_2d": [padded.y0, padded.x0, padded.y1, padded.x1]}]
         )
-        reading = read_grounding(raw, prepared, "medgemma")
+        reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "ok"
         finding = reading.findings[0]
         assert finding.box_scale == "unit"
@@ -134,7 +174,7 @@ class TestRecordedOutputs:
 
     def test_a_per_mille_answer_is_read_in_its_own_scale(self, prepared: PreparedImage) -> None:
         raw = '[{"label": "pneumothorax", "box_2d": [100, 550, 450, 900]}]'
-        reading = read_grounding(raw, prepared, "medgemma")
+        reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "ok"
         assert reading.findings[0].box_scale == "per_mille"
 
@@ -145,7 +185,7 @@ class TestRecordedOutputs:
             "Here are the findings:\n```json\n"
             '[{"label": "Lung Opacity/Consolidation", "box_2d": [0.3, 0.6, 0.7, 0.9]},]\n```'
         )
-        reading = read_grounding(raw, prepared, "medgemma")
+        reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "recovered"
         assert reading.findings[0].label == "lung_opacity"
         assert any("code fence" in r for r in reading.outcome.repairs)
@@ -158,7 +198,7 @@ class TestRecordedOutputs:
                 {"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.7]},
             ]
         )
-        reading = read_grounding(raw, prepared, "medgemma")
+        reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "recovered"
         assert [f.label for f in reading.findings] == ["cardiomegaly"]
         assert reading.outcome.dropped_items == 1
@@ -166,13 +206,14 @@ class TestRecordedOutputs:
 
     def test_medgemma_thinking_tags_are_stripped(self, prepared: PreparedImage) -> None:
         raw = '<unused94>thought\nLooking at the bases.<unused95>[{"label": "no_finding"}]'
-        reading = read_grounding(raw, prepared, "medgemma")
+        reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "ok"  # a closed trace is expected output, not a repair
         assert [f.label for f in reading.findings] == ["no_finding"]
 
     def test_a_retry_that_reads_is_recovered_and_every_attempt_is_stored(
-        self, grounder: MedGemmaGrounder, monkeypatch: pytest.MonkeyPatch
+        self, base_grounder: MedGemmaGrounder, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        grounder = base_grounder
         answers = iter(["I cannot see", '[{"label": "cardiomegaly", "box_2d": [0.4, 0.3, 0.8, 0.7]}]'])
         seen_chats: list[int] = []
 
@@ -197,10 +238,10 @@ def test_the_cli_audits_with_the_medgemma_grounder_from_a_local_folder(
 ) -> None:
     from PIL import Image
 
-    from models import prompts
     from workstation.cli.main import main
 
-    monkeypatch.setattr(prompts, "GROUNDING_MAX_TOKENS", 16)  # the CLI has no token flag; keep it fast
+    monkeypatch.setenv("CXR_AUDIT_MAX_NEW_TOKENS", "8")  # the CLI has no token flag; keep it fast
+    monkeypatch.setenv("CXR_AUDIT_MAX_RETRIES", "0")
 
     image = tmp_path / "chest.png"
     Image.fromarray(tiny_chest_image(WIDTH, HEIGHT)).save(image)
@@ -211,3 +252,8 @@ def test_the_cli_audits_with_the_medgemma_grounder_from_a_local_folder(
     assert code == 0
     assert printed["image_findings"] == []  # random weights: grounding failed, shown, not hidden
     assert any("grounding failed" in note for note in printed["notes"])
+    assert any(note.startswith("medgemma: profile medgemma-cxr-auditor-v2; ") for note in printed["notes"])
+    code = main([*argv, "--profile", "medgemma-base", "--image", str(image), "--draft", "No pneumothorax."])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert any(note.startswith("medgemma: profile medgemma-base; ") for note in printed["notes"])

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from audit.protocols import DraftParser
 from audit.recover import parse_draft_labels
+from models.checkpoints import parsing_profile
 from models.generation import Generation
 from models.nemotron import NemotronParser
-from models.prompts import parsing_messages
 from models.registry import get_parser
 from models.settings import MIN_THINKING_TOKENS
 from tests.models.tiny_models import cpu_settings
@@ -25,6 +28,22 @@ from tests.models.tiny_models import cpu_settings
 pytestmark = pytest.mark.requires_torch
 
 DRAFT = "Small left pleural effusion. No pneumothorax. Heart size is normal."
+NEMOTRON = parsing_profile("nemotron-3-nano")
+
+
+@contextmanager
+def biased(model: Any, token_ids: list[int], amount: float) -> Iterator[None]:
+    """Add ``amount`` to those tokens' logits while the block runs (steers random weights)."""
+
+    def hook(module: object, inputs: object, logits: Any) -> Any:
+        logits[..., token_ids] += amount
+        return logits
+
+    handle = model.lm_head.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 @pytest.fixture(scope="module")
@@ -61,30 +80,43 @@ class TestRealModel:
     ) -> None:
         tokenizer = parser.tokenizer
         text = tokenizer.apply_chat_template(
-            parsing_messages(DRAFT, thinking),
+            NEMOTRON.messages(DRAFT, thinking),
             add_generation_prompt=True,
             tokenize=False,
             enable_thinking=thinking,
         )
         assert text.endswith(f"<|im_start|>assistant\n{opening}")
 
-    def test_thinking_runs_greedy_with_at_least_512_tokens_recorded(self, tiny_nemotron_dir: Path) -> None:
+    def test_a_trace_cut_off_by_its_budget_is_retried_with_thinking_off(
+        self, tiny_nemotron_dir: Path
+    ) -> None:
         thinking = get_parser(
             "nemotron",
-            cpu_settings(tiny_nemotron_dir, enable_thinking=True, max_new_tokens=64, max_retries=0),
+            cpu_settings(tiny_nemotron_dir, enable_thinking=True, max_new_tokens=64, max_retries=1),
         )
-        reading = thinking.parse(DRAFT)
-        attempt = thinking.last_run.attempts[0]  # type: ignore[attr-defined]
-        assert attempt.decoding.enable_thinking and not attempt.decoding.do_sample
-        assert attempt.decoding.max_new_tokens == MIN_THINKING_TOKENS
-        assert reading.failed  # garbage after an opened think block is never content
+        assert isinstance(thinking, NemotronParser)
+        vocab = thinking.tokenizer.get_vocab()
+        never = [vocab[token] for token in ("</s>", "<|im_end|>", "</think>", "<pad>")]
+        with biased(thinking.loaded.model, never, -1e4):  # it thinks until the budget runs out
+            reading = thinking.parse(DRAFT)
+        first, second = thinking.last_run.attempts  # type: ignore[attr-defined]
+        assert first.decoding.enable_thinking and not first.decoding.do_sample
+        assert first.decoding.max_new_tokens == MIN_THINKING_TOKENS
+        assert first.trace_cut_off and first.new_tokens == MIN_THINKING_TOKENS
+        assert first.raw.startswith("<think>")  # the template's opener, put back before reading
+        assert "never closed" in (first.error or "")  # the reasoning was not read as the answer
+        assert (second.decoding.kind, second.decoding.enable_thinking) == ("thinking_off", False)
+        assert second.decoding.max_new_tokens == 64 and not second.decoding.corrective
+        assert reading.failed  # random weights: still garbage, with both raw texts kept
 
     def test_a_template_without_the_switch_gets_the_directive_in_the_system_prompt(
         self, parser: NemotronParser, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         tokenizer = copy.deepcopy(parser.tokenizer)
         tokenizer.chat_template = tokenizer.chat_template.replace("enable_thinking", "thinking_off")
-        plain = NemotronParser(dataclasses.replace(parser.loaded, preprocessor=tokenizer), parser.settings)
+        plain = NemotronParser(
+            dataclasses.replace(parser.loaded, preprocessor=tokenizer), parser.settings, NEMOTRON
+        )
         seen: list[list[dict]] = []
 
         def capture(chats: list, plan: object) -> list[Generation]:
@@ -95,6 +127,7 @@ class TestRealModel:
         plain.parse(DRAFT)
         assert not plain.switch_in_template
         assert seen[0][0]["content"].endswith("/no_think")
+        assert plain.template_kwargs(plain.ladder[0]) == {}
 
     def test_a_batch_of_three_in_batches_of_two_keeps_order(self, tiny_nemotron_dir: Path) -> None:
         parser = get_parser("nemotron", cpu_settings(tiny_nemotron_dir, max_retries=0))
@@ -113,6 +146,43 @@ class TestRealModel:
         reading = four_bit.parse(DRAFT)
         assert four_bit.loaded.plan.quantization == "nf4"  # type: ignore[attr-defined]
         assert reading.failed and reading.outcome.raw
+
+
+class TestStopping:
+    """The model's config names </s> as its eos; an answer ends at <|im_end|>."""
+
+    def test_the_stop_tokens_are_the_union_of_config_tokenizer_and_profile(
+        self, parser: NemotronParser
+    ) -> None:
+        vocab = parser.tokenizer.get_vocab()
+        assert parser.loaded.model.generation_config.eos_token_id == vocab["</s>"]
+        assert {vocab["</s>"], vocab["<|im_end|>"]} <= parser.stop_ids
+
+    def test_a_tokenizer_whose_eos_is_also_the_configs_still_stops_on_im_end(
+        self, parser: NemotronParser
+    ) -> None:
+        tokenizer = copy.deepcopy(parser.tokenizer)
+        tokenizer.eos_token = "</s>"
+        other = NemotronParser(
+            dataclasses.replace(parser.loaded, preprocessor=tokenizer), parser.settings, NEMOTRON
+        )
+        assert tokenizer.convert_tokens_to_ids("<|im_end|>") in other.stop_ids
+
+    @pytest.mark.parametrize(
+        ("stops", "expected_tokens"), [(("<|im_end|>",), 0), ((), 24)], ids=["profile", "none"]
+    )
+    def test_generation_ends_at_im_end_only_with_the_profiles_stop_token(
+        self, parser: NemotronParser, stops: tuple[str, ...], expected_tokens: int
+    ) -> None:
+        tokenizer = copy.deepcopy(parser.tokenizer)
+        tokenizer.eos_token = "</s>"  # neither the config nor the tokenizer names <|im_end|>
+        profile = NEMOTRON.model_copy(update={"stop_tokens": stops})
+        settings = parser.settings.model_copy(update={"max_retries": 0})
+        im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        other = NemotronParser(dataclasses.replace(parser.loaded, preprocessor=tokenizer), settings, profile)
+        with biased(parser.loaded.model, [im_end], 1e4):  # the model says <|im_end|> at once
+            other.parse(DRAFT)
+        assert other.last_run.attempts[0].new_tokens == expected_tokens  # type: ignore[union-attr]
 
 
 class TestRecordedOutputs:

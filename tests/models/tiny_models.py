@@ -61,6 +61,9 @@ def build_tiny_medgemma(folder: Path) -> Path:
 def build_tiny_nemotron(folder: Path) -> Path:
     """A tiny ``NemotronHForCausalLM`` (Mamba-2, MLP and attention layers) with a tokenizer.
 
+    As in the published config, the model's eos is ``</s>``, not the ``<|im_end|>`` that
+    ends an assistant turn (the tokenizer's eos), so the stop rule is tested as it matters.
+
     ``use_mamba_kernels=False`` is not passed: transformers 5.24 deprecates it (no effect) and
     falls back to the PyTorch reference implementation of the Mamba-2 kernels on its own.
     """
@@ -85,7 +88,7 @@ def build_tiny_nemotron(folder: Path) -> Path:
         max_position_embeddings=4096,
         pad_token_id=vocab["<pad>"],
         bos_token_id=vocab["<s>"],
-        eos_token_id=vocab["<|im_end|>"],
+        eos_token_id=vocab["</s>"],
     )
     return save_random_model(config, "NemotronHForCausalLM", folder, tokenizer)
 

@@ -12,7 +12,9 @@ from audit.report_json import audit_json
 from models.registry import get_grounder, get_parser
 from workstation.cli.backends import (
     add_model_options,
+    add_parser_model_options,
     add_policy_options,
+    backend_notes,
     policy_from,
     settings_from,
 )
@@ -37,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="WxH",
         help="image size for --findings whose boxes are in pixels (e.g. 1024x1024)",
     )
-    add_model_options(parser)
-    parser.add_argument("--parser-model", help="model id or local folder for a model-backed parser")
+    add_model_options(parser, concurrency=True)
+    add_parser_model_options(parser)
     add_policy_options(parser)
     parser.set_defaults(func=run)
 
@@ -98,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_from(args)
     case, grounder_name, image_notes = _findings_case(args) if args.findings else _image_case(args)
     extra = {"findings_path": str(args.findings)} if args.findings else {}
-    grounder = get_grounder(grounder_name, settings_from(args, grounder_name, **extra))
-    draft_parser = get_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
+    grounder = get_grounder(grounder_name, settings_from(args, "grounder", grounder_name, **extra))
+    draft_parser = get_parser(args.parser, settings_from(args, "parser", args.parser, prefix="parser_"))
     report = run_audit(case, grounder, draft_parser, policy)
     result = audit_json(report)
     result["notes"].extend(image_notes)
+    result["notes"].extend(backend_notes(grounder, draft_parser))
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -27,6 +27,7 @@ from audit.synth import CORRUPTIONS, CorruptionKind
 from models.registry import get_grounder, get_parser
 from workstation.cli.backends import (
     add_model_options,
+    add_parser_model_options,
     add_policy_options,
     policy_from,
     settings_from,
@@ -97,14 +98,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--note", help="a note stored with the run")
     parser.add_argument("--no-store", action="store_true", help="do not record the run in the database")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    add_model_options(parser)
+    add_model_options(parser, concurrency=True)
     parser.add_argument(
         "--batch-size",
         type=int,
         default=8,
         help="cases per model call for backends that batch (GPU models); results do not depend on it",
     )
-    parser.add_argument("--parser-model", help="model id or local folder for a model-backed parser")
+    add_parser_model_options(parser)
     add_policy_options(parser)
     parser.set_defaults(func=run)
 
@@ -182,23 +183,28 @@ def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, w
         raise
 
 
-def _grounder(args: argparse.Namespace) -> tuple[Grounder, str]:
+def _grounder(args: argparse.Namespace) -> tuple[Grounder, str, int]:
+    """The grounder, its label for the run, and how many cases it reads at once (openai: its
+    concurrency, so that a chunk keeps that many requests in flight)."""
     if args.findings_dir is not None:
         if args.grounder not in (None, "findings-file"):
             raise CliError("--findings-dir uses the findings-file grounder; drop --grounder")
         if not args.findings_dir.is_dir():
             raise CliError(f"--findings-dir {args.findings_dir} is not a folder")
-        settings = settings_from(args, "findings-file", findings_path=str(args.findings_dir))
+        settings = settings_from(args, "grounder", "findings-file", findings_path=str(args.findings_dir))
         grounder = get_grounder("findings-file", settings)
-        label = f"findings-file({args.findings_dir})"
+        label, in_flight = f"findings-file({args.findings_dir})", 1
     else:
         name = args.grounder or "reference"
-        grounder = get_grounder(name, settings_from(args, name))
-        label = name
+        settings = settings_from(args, "grounder", name)
+        grounder = get_grounder(name, settings)
+        profile = getattr(grounder, "profile", None)
+        label = name if profile is None else f"{name}:{profile.name}"
+        in_flight = settings.concurrency if name == "openai" else 1
     if args.noise is not None:
         simulated = SimulatedGrounder(grounder, NOISE_LEVELS[args.noise], seed=args.seed)
-        return simulated, simulated.name
-    return grounder, label
+        return simulated, simulated.name, in_flight
+    return grounder, label, in_flight
 
 
 def _progress(total: int, initial: int, disabled: bool) -> Any:
@@ -222,8 +228,8 @@ def run(args: argparse.Namespace) -> int:
             "(cxr-audit demo)"
         )
     # Backends are built once the worklist is known to hold cases: a model backend loads weights.
-    grounder, grounder_label = _grounder(args)
-    draft_parser = get_parser(args.parser, settings_from(args, args.parser, model_flag="parser_model"))
+    grounder, grounder_label, in_flight = _grounder(args)
+    draft_parser = get_parser(args.parser, settings_from(args, "parser", args.parser, prefix="parser_"))
     config = EvalConfig(
         grounder=grounder_label,
         parser=args.parser,
@@ -246,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
             config,
             out_dir=args.out,
             on_record=lambda _: bar.update(),
-            batch_size=args.batch_size,
+            batch_size=max(args.batch_size, in_flight),
         )
     print(_markdown(args.out), end="")
     if not args.no_store:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seconds <= 0:
         raise CliError("--seconds must be positive")
-    draft_parser = get_parser(args.parser, settings_from(args, args.parser))
+    draft_parser = get_parser(args.parser, settings_from(args, "parser", args.parser))
     splits = ("test", "dev") if args.split == "both" else (args.split,)
     result = run_benchmark(args.data, [draft_parser, KeywordBaseline()], splits, min_seconds=args.seconds)
     print(f"data: {result.data_file}")

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         problem = draft_problem(args.text)
         if problem:
             raise CliError(problem)
-    draft_parser = get_parser(args.parser, settings_from(args, args.parser))
+    draft_parser = get_parser(args.parser, settings_from(args, "parser", args.parser))
     drafts = [args.text] if args.text is not None else sys.stdin.read().splitlines()
     for draft in drafts:
         # Every input line gets one output line, so outputs stay aligned with inputs;
