@@ -200,7 +200,7 @@ class ChatClient:
                 raise EndpointResponseError(
                     f"the endpoint {self.url} did not answer with JSON: {error}"
                 ) from None
-            log.warning("%s (try %d of %d)", problem, attempt + 1, self.retries + 1)
+            log.info("%s (try %d of %d)", problem, attempt + 1, self.retries + 1)
         raise EndpointUnavailableError(f"{problem}; gave up after {self.retries + 1} tries")
 
     def _overload(self, status: int, detail: str) -> str:
