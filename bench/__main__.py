@@ -12,7 +12,7 @@ import inspect
 import sys
 import time
 
-CPU_BENCHMARKS: tuple[str, ...] = ("parser_openi", "store", "eval_nih", "app")
+CPU_BENCHMARKS: tuple[str, ...] = ("parser_openi", "store", "eval_nih", "app", "openai_concurrency")
 ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu")
 
 
