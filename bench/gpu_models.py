@@ -1,330 +1,330 @@
-"""GPU benchmark of the two model backends: same-shape random-weight MedGemma 4B and Nemotron-3 Nano 4B.
+"""GPU check of the product: both model backends end to end on random weights of the published shapes.
 
-Run: ``python -m bench.gpu_models [--quantization nf4 bf16] [--batch 16] [--workdir DIR] [--json FILE]``.
-Needs a CUDA GPU (it exits with a message and status 2 without one) and, for nf4, bitsandbytes.
+Run: ``./run.sh bench gpu_models`` (or ``python -m bench.gpu_models``; ``--tiny`` runs the
+same steps on CPU with tiny models, in seconds, so the path is known to work before a GPU).
 
-No weights are needed: both models are built from their published configs
-(:mod:`models.published_configs`) with random weights on the GPU, saved to a temporary
-folder, and loaded back through the real loading code (:func:`models.loading.load_model`,
-nf4 via ``BitsAndBytesConfig`` or bf16) exactly as a downloaded model would be. Generation
-is forced to a fixed token count (``min_new_tokens == max_new_tokens``), since random
-weights would otherwise stop anywhere. Prompts are token ids of realistic length (256 image
-tokens plus the grounding prompt; the parsing prompt plus a draft) and an 896 px image
-tensor, because the stand-in tokenizer is byte-level and would inflate the prompts.
+MedGemma 4B and Nemotron-3 Nano 4B are built from their published configs
+(:mod:`models.published_configs`) with random weights, saved, and loaded back by the real
+loading code. Then, for each precision (nf4 first, then bf16), on ``--cases`` real
+radiographs from ``../shared/data/images`` with synthetic drafts (:mod:`audit.synth`), the
+product's own path runs (:mod:`bench.gpu_measure`) and reports: load time and VRAM, time
+to first token and decode tokens/s, full-audit latency p50/p95 with the peak VRAM (the KV
+cache included), one audit through the whole retry ladder, and throughput at batch
+1/4/16; last, if vLLM is installed and time is left, the openai grounder at concurrency 16
+against ``vllm serve`` of the same random MedGemma. Each step's figures are appended to
+``--out`` (JSON lines) as soon as it ends, so a bf16 step that does not fit loses nothing
+measured before it (``out/gpu_models.jsonl`` by default). Everything stops within
+``--budget-s`` (8 minutes by default).
 
-For each precision it reports load time, VRAM after loading (each model and both), time to
-first token and decode tokens/s for one audit (grounding ~150 tokens, parsing ~200), the two
-models run concurrently (two threads, as the workstation would), and a batch of 16 audits.
-Targets from the issue: a full audit within 3 s on one datacenter GPU, and both models
-together within 8 GB of VRAM in nf4 (so a 12 GB consumer card fits them).
+Targets from the issue: a full audit (both models, nf4) in at most 3 s p50, and both
+models resident within 8 GB of peak VRAM.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import logging
+import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+import urllib.request
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from models import loading
-from models.published_configs import MEDGEMMA_4B, medgemma_4b_config, nemotron_4b_config
-from models.registry import QUANTIZED, spec_for
-from models.settings import BackendSettings
-from models.synthetic import gemma3_processor, nemotron_tokenizer, save_random_model
+from bench import gpu_measure
+from bench.gpu_measure import Figures, Recorder, full_budget
 
-log = logging.getLogger("bench.gpu_models")
-
-GIB = 1024**3
-IMAGE_PX = 896
-IMAGE_TOKENS = 256
-GROUNDING_PROMPT_TOKENS = 260  # system turn + grounding instruction, Gemma 3 tokenizer
-PARSING_PROMPT_TOKENS = 380  # system turn + parsing instruction + a ~40-word draft
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AUDIT_TARGET_S = 3.0
-VRAM_TARGET_BYTES = 8 * 10**9
+VRAM_TARGET_GIB = 8e9 / 1024**3
+VLLM_MIN_S = 150.0  # starting vLLM and measuring takes at least this long
 
 
-@dataclass
-class ModelFigures:
-    load_s: float
-    vram_after_load_gib: float
-    ttft_s: float
-    decode_tok_s: float
-    generate_s: float
-    new_tokens: int
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu_models", description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny models on CPU: the same steps in seconds")
+    parser.add_argument("--quantization", nargs="+", choices=["nf4", "int8", "bf16", "fp32"])
+    parser.add_argument("--cases", type=int, help="real radiographs audited (default 32; tiny 4)")
+    parser.add_argument(
+        "--latency-cases", type=int, help="of them, audited one at a time (default 8; tiny 2)"
+    )
+    parser.add_argument("--batches", type=int, nargs="+", help="batch sizes for throughput (default 1 4 16)")
+    parser.add_argument("--grounding-tokens", type=int, help="tokens per grounding (default 150; tiny 8)")
+    parser.add_argument("--parsing-tokens", type=int, help="tokens per draft parse (default 200; tiny 8)")
+    parser.add_argument("--budget-s", type=float, default=470.0, help="stop every step by then (default 470)")
+    parser.add_argument("--vllm", choices=["auto", "off"], default="auto")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    parser.add_argument("--workdir", type=Path, help="where the random models are saved (temporary)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("out/gpu_models.jsonl"), help="figures, one JSON line a step"
+    )
+    args = parser.parse_args(argv)
+    tiny = args.tiny
+    defaults = {
+        "quantization": ["fp32"] if tiny else ["nf4", "bf16"],
+        "cases": 4 if tiny else 32,
+        "latency_cases": 2 if tiny else 8,
+        "batches": [1, 2] if tiny else [1, 4, 16],
+        "grounding_tokens": 8 if tiny else 150,
+        "parsing_tokens": 8 if tiny else 200,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
 
-@dataclass
-class PrecisionFigures:
-    quantization: str
-    medgemma: ModelFigures
-    nemotron: ModelFigures
-    both_loaded_vram_gib: float
-    audit_s: float  # grounding then parsing, one case
-    concurrent_s: float  # grounding and parsing of one case at the same time
-    batch: int
-    batch_audit_s: float  # grounding a batch, then parsing a batch
-    batch_per_audit_s: float
-    peak_vram_gib: float
-    notes: list[str] = field(default_factory=list)
-
-
-def cuda_or_exit() -> Any:
-    """torch with a usable CUDA device, or None after printing why not."""
+def environment(tiny: bool) -> Figures | None:
+    """Versions and the device; None (after saying why) when a GPU run has no GPU."""
     if find_spec("torch") is None:
         print("gpu_models: torch is not installed; this benchmark needs torch with CUDA", file=sys.stderr)
         return None
     import torch
+    import transformers
 
-    if not torch.cuda.is_available():
+    if not tiny and not torch.cuda.is_available():
         print(
             f"gpu_models: no CUDA GPU here (torch {torch.__version__}); this benchmark runs only on a "
-            "machine with an NVIDIA GPU. Nothing was measured.",
+            "machine with an NVIDIA GPU (--tiny runs its steps on CPU). Nothing was measured.",
             file=sys.stderr,
         )
         return None
-    return torch
-
-
-def build_models(folder: Path) -> dict[str, Path]:
-    """Save random-weight bf16 models of the published shapes, built directly on the GPU."""
-    import torch
-
-    paths: dict[str, Path] = {}
-    started = time.perf_counter()
-    paths["medgemma"] = save_random_model(
-        medgemma_4b_config(),
-        "Gemma3ForConditionalGeneration",
-        folder / "medgemma-4b-random",
-        gemma3_processor(IMAGE_PX, IMAGE_TOKENS),
-        dtype="bfloat16",
-        device="cuda",
-    )
-    gc.collect()
-    torch.cuda.empty_cache()
-    paths["nemotron"] = save_random_model(
-        nemotron_4b_config(),
-        "NemotronHForCausalLM",
-        folder / "nemotron-4b-random",
-        nemotron_tokenizer(),
-        dtype="bfloat16",
-        device="cuda",
-    )
-    gc.collect()
-    torch.cuda.empty_cache()
-    log.info("built and saved both random-weight models in %.0f s", time.perf_counter() - started)
-    return paths
-
-
-def grounding_inputs(batch: int, device: Any) -> dict[str, Any]:
-    """Token ids shaped like the grounding chat: text, the image block of 256 tokens, text."""
-    import torch
-
-    generator = torch.Generator().manual_seed(0)
-    head, tail = 20, GROUNDING_PROMPT_TOKENS - 20
-    text = torch.randint(1000, 200_000, (batch, head + tail), generator=generator)
-    image = torch.full((batch, IMAGE_TOKENS), MEDGEMMA_4B["image_token_index"])
-    boi = torch.full((batch, 1), MEDGEMMA_4B["boi_token_index"])
-    eoi = torch.full((batch, 1), MEDGEMMA_4B["eoi_token_index"])
-    bos = torch.full((batch, 1), 2)
-    input_ids = torch.cat([bos, text[:, :head], boi, image, eoi, text[:, head:]], dim=1)
-    token_type_ids = (input_ids == MEDGEMMA_4B["image_token_index"]).long()
-    pixel_values = torch.randn((batch, 3, IMAGE_PX, IMAGE_PX), generator=generator)
     return {
-        "input_ids": input_ids.to(device),
-        "attention_mask": torch.ones_like(input_ids).to(device),
-        "token_type_ids": token_type_ids.to(device),
-        "pixel_values": pixel_values.to(device, dtype=torch.bfloat16),
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() and not tiny else "cpu",
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "bitsandbytes": _version("bitsandbytes"),
+        "mamba_ssm": _version("mamba_ssm"),
+        "causal_conv1d": _version("causal_conv1d"),
+        "vllm": _version("vllm"),
     }
 
 
-def parsing_inputs(batch: int, device: Any) -> dict[str, Any]:
-    import torch
+def _version(module: str) -> str | None:
+    if find_spec(module) is None:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
 
-    generator = torch.Generator().manual_seed(1)
-    input_ids = torch.randint(1000, 131_000, (batch, PARSING_PROMPT_TOKENS), generator=generator)
-    return {"input_ids": input_ids.to(device), "attention_mask": torch.ones_like(input_ids).to(device)}
-
-
-def timed_generate(model: Any, inputs: dict[str, Any], tokens: int) -> float:
-    """Seconds for greedy generation of exactly ``tokens`` new tokens per sequence."""
-    import torch
-
-    torch.cuda.synchronize()
-    started = time.perf_counter()
-    with torch.inference_mode():
-        out = model.generate(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False)
-    torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
-    produced = out.shape[1] - inputs["input_ids"].shape[1]
-    if produced != tokens:
-        raise RuntimeError(f"asked for {tokens} new tokens, got {produced}")
-    return seconds
+    try:
+        return version(module.replace("_", "-"))
+    except PackageNotFoundError:
+        return "installed"
 
 
-def measure(model: Any, inputs: dict[str, Any], tokens: int) -> tuple[float, float, float]:
-    """(time to first token, decode tokens/s per sequence, total seconds) after one warm-up."""
-    timed_generate(model, inputs, 2)
-    ttft = timed_generate(model, inputs, 1)
-    total = timed_generate(model, inputs, tokens)
-    decode = (tokens - 1) / max(total - ttft, 1e-9)
-    return ttft, decode, total
+def build(folder: Path, tiny: bool) -> Figures:
+    from models import synthetic
+
+    if tiny:
+        paths = {
+            "medgemma": synthetic.build_tiny_medgemma(folder / "medgemma"),
+            "nemotron": synthetic.build_tiny_nemotron(folder / "nemotron"),
+        }
+    else:
+        paths = synthetic.build_published_models(folder)
+    return {name: str(path) for name, path in paths.items()}
 
 
-def concurrent(jobs: list[tuple[Any, dict[str, Any], int]]) -> float:
-    """Wall seconds to run several generations at once, one thread each."""
-    import torch
+def backends(paths: Figures, quantization: str, args: argparse.Namespace, **extra: Any) -> tuple[Any, Any]:
+    """The grounder and parser as the registry builds them, over the saved random models."""
+    from models.registry import get_grounder, get_parser
+    from models.settings import BackendSettings
 
-    errors: list[BaseException] = []
+    device = "cpu" if args.tiny else "cuda"
 
-    def run(model: Any, inputs: dict[str, Any], tokens: int) -> None:
-        try:
-            timed_generate(model, inputs, tokens)
-        except BaseException as error:
-            errors.append(error)
+    def settings(model: str, tokens: int) -> BackendSettings:
+        values: dict[str, Any] = {"model_id": model, "quantization": quantization, "device": device}
+        values.update(max_new_tokens=tokens, enable_thinking=False, max_retries=0, batch_size=1, seed=0)
+        return BackendSettings(**{**values, **extra})
 
-    threads = [threading.Thread(target=run, args=job) for job in jobs]
-    torch.cuda.synchronize()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    torch.cuda.synchronize()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - started
+    grounder = get_grounder("medgemma", settings(paths["medgemma"], args.grounding_tokens))
+    parser = get_parser("nemotron", settings(paths["nemotron"], args.parsing_tokens))
+    return grounder, parser
 
 
-def bench_precision(quantization: str, paths: dict[str, Path], args: argparse.Namespace) -> PrecisionFigures:
-    import torch
+def bench_precision(
+    recorder: Recorder, quantization: str, paths: Figures, cases: list, args: argparse.Namespace, until: float
+) -> None:
+    gpu_measure.free_memory()
+    cuda = gpu_measure.cuda_module()
+    if cuda is not None:
+        cuda.reset_peak_memory_stats()
 
-    loading.clear_cache()
-    gc.collect()
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
-    notes: list[str] = []
-    settings = {
-        name: BackendSettings(model_id=str(path), quantization=quantization, device="cuda")  # type: ignore[arg-type]
-        for name, path in paths.items()
-    }
-    before = torch.cuda.memory_allocated()
-    medgemma = loading.load_model(spec_for("grounder", "medgemma"), settings["medgemma"])
-    after_medgemma = torch.cuda.memory_allocated()
-    nemotron = loading.load_model(spec_for("parser", "nemotron"), settings["nemotron"])
-    after_both = torch.cuda.memory_allocated()
-    device = medgemma.model.device
-    one_ground, one_parse = grounding_inputs(1, device), parsing_inputs(1, device)
-    g_ttft, g_decode, g_total = measure(medgemma.model, one_ground, args.grounding_tokens)
-    p_ttft, p_decode, p_total = measure(nemotron.model, one_parse, args.parsing_tokens)
-    both_at_once = concurrent(
-        [
-            (medgemma.model, one_ground, args.grounding_tokens),
-            (nemotron.model, one_parse, args.parsing_tokens),
-        ]
-    )
-    batch_ground = timed_generate(medgemma.model, grounding_inputs(args.batch, device), args.grounding_tokens)
-    batch_parse = timed_generate(nemotron.model, parsing_inputs(args.batch, device), args.parsing_tokens)
-    if find_spec("mamba_ssm") is None or find_spec("causal_conv1d") is None:
-        notes.append(
-            "mamba_ssm/causal_conv1d not installed: Nemotron's Mamba-2 layers ran the PyTorch reference path"
+    def load() -> Figures:
+        grounder, parser = backends(paths, quantization, args)
+        figures: Figures = {
+            "skip_modules": list(grounder.loaded.estimate.skipped_modules) if grounder.loaded.estimate else []
+        }
+        for name, backend in (("medgemma", grounder), ("nemotron", parser)):
+            loaded = backend.loaded
+            figures[f"{name}_load_s"] = round(loaded.load_seconds, 2)
+            figures[f"{name}_weights_gib"] = round((loaded.footprint_bytes or 0) / 1024**3, 3)
+            figures[f"{name}_estimate_gib"] = (
+                round(loaded.estimate.total_bytes / 1024**3, 3) if loaded.estimate else None
+            )
+        return {**figures, **gpu_measure.vram()}
+
+    if recorder.step("load", quantization, load, until) is None:
+        return
+    grounder, parser = backends(paths, quantization, args)
+    ground_chat, parse_chat = gpu_measure.chats(grounder, parser, cases[0])
+    with full_budget(grounder, parser):
+        recorder.step(
+            "generation medgemma",
+            quantization,
+            lambda: gpu_measure.generation(grounder, ground_chat, args.grounding_tokens),
+            until,
         )
-    return PrecisionFigures(
-        quantization=quantization,
-        medgemma=ModelFigures(
-            medgemma.load_seconds,
-            (after_medgemma - before) / GIB,
-            g_ttft,
-            g_decode,
-            g_total,
-            args.grounding_tokens,
-        ),
-        nemotron=ModelFigures(
-            nemotron.load_seconds,
-            (after_both - after_medgemma) / GIB,
-            p_ttft,
-            p_decode,
-            p_total,
-            args.parsing_tokens,
-        ),
-        both_loaded_vram_gib=(after_both - before) / GIB,
-        audit_s=g_total + p_total,
-        concurrent_s=both_at_once,
-        batch=args.batch,
-        batch_audit_s=batch_ground + batch_parse,
-        batch_per_audit_s=(batch_ground + batch_parse) / args.batch,
-        peak_vram_gib=torch.cuda.max_memory_allocated() / GIB,
-        notes=notes,
-    )
+        recorder.step(
+            "generation nemotron",
+            quantization,
+            lambda: gpu_measure.generation(parser, parse_chat, args.parsing_tokens),
+            until,
+        )
+        recorder.step(
+            "audit",
+            quantization,
+            lambda: gpu_measure.audits(grounder, parser, cases[: args.latency_cases]),
+            until,
+        )
+        laddered = backends(paths, quantization, args, max_retries=2)
+        recorder.step("retries", quantization, lambda: gpu_measure.retries(*laddered, cases[0]), until)
+    for batch in args.batches:
+        batched = backends(paths, quantization, args, batch_size=batch)
+        subset = cases[: max(batch * 2, args.latency_cases) if batch > 1 else args.latency_cases]
+        with full_budget(*batched):
+            measure = partial(gpu_measure.throughput, *batched, subset, batch)
+            recorder.step(f"throughput batch {batch}", quantization, measure, until)
+    gpu_measure.free_memory()
 
 
-def format_report(gpu: str, figures: list[PrecisionFigures]) -> str:
-    lines = [f"GPU: {gpu}", ""]
-    header = f"{'':28}" + "".join(f"{f.quantization:>14}" for f in figures)
-    lines.append(header)
+def vllm(recorder: Recorder, paths: Figures, cases: list, args: argparse.Namespace) -> None:
+    """The openai grounder at concurrency 16 against ``vllm serve`` of the random MedGemma."""
+    executable = shutil.which("vllm")
+    if args.tiny or args.vllm == "off" or executable is None:
+        why = "not on --tiny" if args.tiny else "off" if args.vllm == "off" else "vllm is not installed"
+        recorder.write({"step": "vllm", "precision": "bf16", "status": "skipped", "reason": why})
+        return
+    if recorder.remaining() < VLLM_MIN_S:
+        recorder.write(
+            {"step": "vllm", "precision": "bf16", "status": "skipped", "reason": "too little time left"}
+        )
+        return
+    port = 8765
+    command = [executable, "serve", paths["medgemma"], "--port", str(port), "--host", "127.0.0.1"]
+    command += [
+        "--max-model-len",
+        "4096",
+        "--gpu-memory-utilization",
+        "0.5",
+        "--limit-mm-per-prompt",
+        '{"image": 1}',
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
-    def row(label: str, values: list[str]) -> None:
-        lines.append(f"{label:28}" + "".join(f"{v:>14}" for v in values))
+    def run() -> Figures:
+        from models.openai_backend import OpenAIGrounder
+        from models.settings import BackendSettings
 
-    for name in ("medgemma", "nemotron"):
-        models = [getattr(f, name) for f in figures]
-        row(f"{name} load s", [f"{m.load_s:.1f}" for m in models])
-        row(f"{name} VRAM GiB", [f"{m.vram_after_load_gib:.2f}" for m in models])
-        row(f"{name} TTFT s", [f"{m.ttft_s:.3f}" for m in models])
-        row(f"{name} decode tok/s", [f"{m.decode_tok_s:.1f}" for m in models])
-        row(f"{name} {models[0].new_tokens} tokens s", [f"{m.generate_s:.2f}" for m in models])
-    row("both loaded VRAM GiB", [f"{f.both_loaded_vram_gib:.2f}" for f in figures])
-    row("one audit s (sequential)", [f"{f.audit_s:.2f}" for f in figures])
-    row("one audit s (concurrent)", [f"{f.concurrent_s:.2f}" for f in figures])
-    row(f"batch of {figures[0].batch} s", [f"{f.batch_audit_s:.2f}" for f in figures])
-    row("batch s per audit", [f"{f.batch_per_audit_s:.3f}" for f in figures])
-    row("peak VRAM GiB", [f"{f.peak_vram_gib:.2f}" for f in figures])
-    lines.append("")
-    for f in figures:
-        audit_ok = min(f.audit_s, f.concurrent_s) <= AUDIT_TARGET_S
-        lines.append(f"{f.quantization}: audit ≤ {AUDIT_TARGET_S:.0f} s: {'yes' if audit_ok else 'no'}")
-        if f.quantization == "nf4":
-            fits = f.both_loaded_vram_gib * GIB <= VRAM_TARGET_BYTES
-            lines.append(f"nf4: both models ≤ 8 GB VRAM: {'yes' if fits else 'no'}")
-        lines.extend(f"{f.quantization}: {note}" for note in f.notes)
-    return "\n".join(lines)
+        started = time.monotonic()
+        url = f"http://127.0.0.1:{port}/v1"
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(
+                    f"vllm serve exited: {(server.stderr.read() if server.stderr else '')[-300:]}"
+                )
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2).close()
+                break
+            except OSError:
+                if recorder.remaining() < 60:
+                    raise TimeoutError("vllm serve did not come up in time") from None
+                time.sleep(2)
+        up = time.monotonic() - started
+        settings = BackendSettings(
+            endpoint_url=url,
+            model_id=paths["medgemma"],
+            concurrency=16,
+            max_retries=0,
+            max_new_tokens=args.grounding_tokens,
+        )
+        grounder = OpenAIGrounder.from_settings(settings)
+        seconds = gpu_measure.timed(lambda: grounder.ground_batch(cases))
+        tokens = sum(a.new_tokens or 0 for run in grounder.last_runs for a in run.attempts)
+        return {
+            "startup_s": round(up, 1),
+            "n": len(cases),
+            "images_per_s": round(len(cases) / seconds, 2),
+            "completion_tok_s": round(tokens / seconds, 1),
+        }
+
+    try:
+        recorder.step("vllm", "bf16", run)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def report(path: Path) -> str:
+    """The figures of a results file, one line a step, then the targets."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    shown = ("load_s", "gib", "ttft_s", "decode_tok_s", "audit_p", "audits_per_s", "images_per_s", "tok_s")
+    lines = []
+    for record in records:
+        if record["status"] != "ok" or record["step"] in ("environment", "build", "cases"):
+            continue
+        figures = {k: v for k, v in record.items() if any(part in k for part in shown)}
+        lines.append(f"{record['step']} {record.get('precision') or ''}: {figures}")
+    for record in records:
+        if record["step"] != "audit" or record["status"] != "ok":
+            continue
+        precision, p50 = record["precision"], record["audit_p50_s"]
+        verdict = "met" if p50 <= AUDIT_TARGET_S else "not met"
+        lines.append(f"{precision}: full audit p50 {p50:.2f} s (target <= {AUDIT_TARGET_S:.0f} s: {verdict})")
+        if "vram_peak_gib" in record:
+            peak = record["vram_peak_gib"]
+            verdict = "met" if peak <= VRAM_TARGET_GIB else "not met"
+            lines.append(
+                f"{precision}: peak VRAM, both models at batch 1 {peak:.2f} GiB (target <= 8 GB: {verdict})"
+            )
+    problems = [
+        f"{r['step']} {r.get('precision') or ''}: {r['status']} ({r.get('reason')})"
+        for r in records
+        if r["status"] != "ok"
+    ]
+    return "\n".join([*lines, *problems, f"every step's figures: {path}"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gpu_models", description=__doc__.splitlines()[0])
-    parser.add_argument("--quantization", nargs="+", default=["nf4", "bf16"], choices=["nf4", "int8", "bf16"])
-    parser.add_argument("--batch", type=int, default=16, help="audits per batch (default 16)")
-    parser.add_argument("--grounding-tokens", type=int, default=150)
-    parser.add_argument("--parsing-tokens", type=int, default=200)
-    parser.add_argument(
-        "--workdir", type=Path, default=None, help="where to save the random models (temporary)"
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    torch = cuda_or_exit()
-    if torch is None:
+    args = arguments(argv)
+    deadline = time.monotonic() + args.budget_s
+    env = environment(args.tiny)
+    if env is None:
         return 2
-    gpu = torch.cuda.get_device_name(0)
-    wanted = [q for q in args.quantization if q not in QUANTIZED or find_spec("bitsandbytes") is not None]
-    for skipped in sorted(set(args.quantization) - set(wanted)):
-        print(f"gpu_models: skipping {skipped}: bitsandbytes is not installed", file=sys.stderr)
-    if not wanted:
-        return 2
+    recorder = Recorder(args.out, deadline)
+    recorder.write({"step": "environment", "precision": None, "status": "ok", **env})
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="cxr-gpu-bench-") as tmp:
-        paths = build_models(Path(tmp))
-        figures = [bench_precision(q, paths, args) for q in wanted]
-    loading.clear_cache()
-    print(format_report(gpu, figures))
-    if args.json is not None:
-        args.json.write_text(json.dumps({"gpu": gpu, "figures": [asdict(f) for f in figures]}, indent=2))
+        paths = recorder.step("build", None, lambda: build(Path(tmp), args.tiny))
+        items: list[Any] = []
+
+        def read_cases() -> Figures:
+            items.extend(gpu_measure.audit_cases(args.data, args.cases))
+            return {"n": len(items), "first": items[0].case_id, "last": items[-1].case_id}
+
+        if paths is None or recorder.step("cases", None, read_cases) is None:
+            print(report(args.out))
+            return 1
+        share = recorder.remaining() / max(1, len(args.quantization))
+        for quantization in args.quantization:
+            bench_precision(recorder, quantization, paths, items, args, time.monotonic() + share)
+        vllm(recorder, paths, items, args)
+    print(report(args.out))
     return 0
 
 

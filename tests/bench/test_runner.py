@@ -31,4 +31,7 @@ def test_a_benchmark_parsing_sys_argv_does_not_see_the_runners_arguments(
 def test_an_unknown_benchmark_is_refused_with_the_valid_names(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         runner.main(["nope"])
-    assert "choose from parser_openi, store, eval_nih, app, openai_concurrency, gpu_models, finetune_gpu" in capsys.readouterr().err
+    assert (
+        "choose from parser_openi, store, eval_nih, app, openai_concurrency, gpu_models, finetune_gpu"
+        in capsys.readouterr().err
+    )

@@ -22,7 +22,7 @@ def tiny_medgemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Gemma3ForConditionalGeneration with processor and chat template, saved once."""
     if not HAS_TORCH:
         pytest.skip("torch and transformers are not installed")
-    from tests.models.tiny_models import build_tiny_medgemma
+    from models.synthetic import build_tiny_medgemma
 
     return build_tiny_medgemma(tmp_path_factory.mktemp("tiny-medgemma"))
 
@@ -32,7 +32,7 @@ def tiny_nemotron_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny NemotronHForCausalLM with tokenizer and a thinking chat template, saved once."""
     if not HAS_TORCH:
         pytest.skip("torch and transformers are not installed")
-    from tests.models.tiny_models import build_tiny_nemotron
+    from models.synthetic import build_tiny_nemotron
 
     return build_tiny_nemotron(tmp_path_factory.mktemp("tiny-nemotron"))
 
