@@ -188,6 +188,7 @@ def audits(grounder: Any, parser: Any, cases: Sequence[AuditCase]) -> Figures:
     return {
         "n": len(cases),
         "audit_p50_s": round(statistics.median(totals), 3),
+        "audits_per_s": round(len(totals) / sum(totals), 3),  # throughput at batch 1
         "audit_p95_s": round(percentile(totals, 0.95), 3),
         "ground_p50_s": round(statistics.median(grounds), 3),
         "parse_p50_s": round(statistics.median(parses), 3),

@@ -9,9 +9,10 @@ loading code. Then, for each precision (nf4 first, then bf16), on ``--cases`` re
 radiographs from ``../shared/data/images`` with synthetic drafts (:mod:`audit.synth`), the
 product's own path runs (:mod:`bench.gpu_measure`) and reports: load time and VRAM, time
 to first token and decode tokens/s, full-audit latency p50/p95 with the peak VRAM (the KV
-cache included), one audit through the whole retry ladder, and throughput at batch
-1/4/16; last, if vLLM is installed and time is left, the openai grounder at concurrency 16
-against ``vllm serve`` of the same random MedGemma. Each step's figures are appended to
+cache included; one case at a time, which is also throughput at batch 1), throughput at
+batch 4 and 16, and one audit through the whole retry ladder; last, if vLLM is installed
+and time is left, the openai grounder at concurrency 16 against ``vllm serve`` of the
+same random MedGemma. Each step's figures are appended to
 ``--out`` (JSON lines) as soon as it ends, so a bf16 step that does not fit loses nothing
 measured before it (``out/gpu_models.jsonl`` by default). Everything stops within
 ``--budget-s`` (8 minutes by default).
@@ -55,6 +56,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batches", type=int, nargs="+", help="batch sizes for throughput (default 1 4 16)")
     parser.add_argument("--grounding-tokens", type=int, help="tokens per grounding (default 150; tiny 8)")
     parser.add_argument("--parsing-tokens", type=int, help="tokens per draft parse (default 200; tiny 8)")
+    parser.add_argument("--repeats", type=int, help="timed generations per figure (default 3; tiny 1)")
     parser.add_argument("--budget-s", type=float, default=470.0, help="stop every step by then (default 470)")
     parser.add_argument("--vllm", choices=["auto", "off"], default="auto")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
@@ -71,6 +73,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "batches": [1, 2] if tiny else [1, 4, 16],
         "grounding_tokens": 8 if tiny else 150,
         "parsing_tokens": 8 if tiny else 200,
+        "repeats": 1 if tiny else 3,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -175,13 +178,13 @@ def bench_precision(
         recorder.step(
             "generation medgemma",
             quantization,
-            lambda: gpu_measure.generation(grounder, ground_chat, args.grounding_tokens),
+            lambda: gpu_measure.generation(grounder, ground_chat, args.grounding_tokens, args.repeats),
             until,
         )
         recorder.step(
             "generation nemotron",
             quantization,
-            lambda: gpu_measure.generation(parser, parse_chat, args.parsing_tokens),
+            lambda: gpu_measure.generation(parser, parse_chat, args.parsing_tokens, args.repeats),
             until,
         )
         recorder.step(
@@ -190,14 +193,17 @@ def bench_precision(
             lambda: gpu_measure.audits(grounder, parser, cases[: args.latency_cases]),
             until,
         )
-        laddered = backends(paths, quantization, args, max_retries=2)
-        recorder.step("retries", quantization, lambda: gpu_measure.retries(*laddered, cases[0]), until)
     for batch in args.batches:
+        if batch == 1:
+            continue  # the audit step is batch 1: one case at a time
         batched = backends(paths, quantization, args, batch_size=batch)
-        subset = cases[: max(batch * 2, args.latency_cases) if batch > 1 else args.latency_cases]
+        subset = cases[: max(batch * 2, args.latency_cases)]
         with full_budget(*batched):
             measure = partial(gpu_measure.throughput, *batched, subset, batch)
             recorder.step(f"throughput batch {batch}", quantization, measure, until)
+    laddered = backends(paths, quantization, args, max_retries=2)
+    with full_budget(*laddered):
+        recorder.step("retries", quantization, lambda: gpu_measure.retries(*laddered, cases[0]), until)
     gpu_measure.free_memory()
 
 

@@ -12,7 +12,7 @@ import pytest
 from bench import gpu_measure, gpu_models
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-STEPS = ["load", "generation medgemma", "generation nemotron", "audit", "retries", "throughput batch 1"]
+STEPS = ["load", "generation medgemma", "generation nemotron", "audit", "throughput batch 2", "retries"]
 
 
 def test_without_torch_the_bench_says_so_and_exits_2(
@@ -40,43 +40,34 @@ def test_on_a_cpu_build_of_torch_the_full_run_names_the_missing_gpu(
 def test_tiny_runs_every_step_of_the_real_path_and_a_step_that_does_not_fit_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_audits = gpu_measure.audits
-    calls: list[int] = []
+    real_generation = gpu_measure.generation
 
-    def first_does_not_fit(*args: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
+    def grounder_does_not_fit(backend: Any, *args: Any) -> Any:
+        if backend.name == "medgemma":
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_audits(*args)
+        return real_generation(backend, *args)
 
-    monkeypatch.setattr(gpu_measure, "audits", first_does_not_fit)
+    monkeypatch.setattr(gpu_measure, "generation", grounder_does_not_fit)
     out = tmp_path / "figures.jsonl"
-    argv = [
-        "--tiny",
-        "--quantization",
-        "fp32",
-        "bf16",
-        "--cases",
-        "2",
-        "--latency-cases",
-        "1",
-        "--batches",
-        "1",
-    ]
+    argv = ["--tiny", "--quantization", "fp32", "--cases", "2", "--latency-cases", "2", "--batches", "1", "2"]
     argv += ["--grounding-tokens", "4", "--parsing-tokens", "4", "--out", str(out), "--data", str(DATA)]
     assert gpu_models.main(argv) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    status = {(r["step"], r["precision"]): r["status"] for r in records}
-    assert status[("audit", "fp32")] == "failed"
-    assert next(r for r in records if r["step"] == "audit")["reason"] == "out of memory"
-    assert all(status[(step, "fp32")] == "ok" for step in STEPS if step != "audit")  # kept, and went on
-    assert all(status[(step, "bf16")] == "ok" for step in STEPS)
-    audit = next(r for r in records if (r["step"], r["precision"]) == ("audit", "bf16"))
-    assert audit["n"] == 1 and audit["audit_p50_s"] > 0 and audit["outcomes"] == {"failed": 2}
-    retries = next(r for r in records if (r["step"], r["precision"]) == ("retries", "bf16"))
+    status = {r["step"]: r["status"] for r in records if r["precision"] in ("fp32", None)}
+    assert [r["step"] for r in records] == ["environment", "build", "cases", *STEPS, "vllm"]  # in order
+    assert status["generation medgemma"] == "failed"
+    assert next(r for r in records if r["step"] == "generation medgemma")["reason"] == "out of memory"
+    assert all(status[step] == "ok" for step in STEPS if step != "generation medgemma")  # kept, and went on
+    audit = next(r for r in records if r["step"] == "audit")
+    assert audit["n"] == 2 and 0 < audit["audit_p50_s"] <= audit["audit_p95_s"]
+    assert audit["outcomes"] == {"failed": 4}  # random weights: both readings of both cases failed, counted
+    throughput = next(r for r in records if r["step"] == "throughput batch 2")
+    assert (throughput["n"], throughput["batch"]) == (2, 2) and throughput["audits_per_s"] > 0
+    retries = next(r for r in records if r["step"] == "retries")
     assert retries["grounding_attempts"] == ["greedy", "sampled", "sampled"]  # the fine-tune's ladder
+    assert retries["parsing_attempts"] == ["greedy", "greedy_corrective", "sampled"]
     generation = next(r for r in records if r["step"] == "generation nemotron")
     assert generation["new_tokens"] == 4 and generation["decode_tok_s"] > 0
-    assert status[("vllm", "bf16")] == "skipped"
+    assert next(r for r in records if r["step"] == "vllm")["status"] == "skipped"
     printed = capsys.readouterr().out
-    assert "bf16: full audit p50" in printed and "audit fp32: failed (out of memory)" in printed
+    assert "generation medgemma fp32: failed (out of memory)" in printed and "fp32: full audit p50" in printed
