@@ -20,7 +20,7 @@ parser read ``[backends.openai]`` and then their own ``[backends.openai-grounder
     profile = "medgemma-cxr-auditor-v2"
 
     [backends.nemotron]
-    enable_thinking = false
+    enable_thinking = false   # the profile's default is to think
 
     [backends.openai-grounder]
     endpoint_url = "http://gpu-1:8000/v1"
@@ -37,6 +37,7 @@ values.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -137,6 +138,69 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
         return path
     default = user_config_path(env)
     return default if default.is_file() else None
+
+
+def writable_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The settings file a change is saved to: ``$CXR_AUDIT_CONFIG`` when set, else the user's."""
+    env = os.environ if environ is None else environ
+    named = env.get(CONFIG_ENV)
+    return Path(named).expanduser() if named else user_config_path(env)
+
+
+def update_config_file(path: Path, section: str, changes: Mapping[str, Any]) -> None:
+    """Set (or, for None, remove) keys of ``[backends.<section>]`` in the TOML file at ``path``.
+
+    The result is checked as settings before anything is written. The file is rewritten, so
+    comments in it are not kept; the previous file is kept beside it as ``<name>.bak``.
+    """
+    _check_keys(changes, "the change")
+    document: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"cannot read settings file {path}: {error}") from None
+    tables = document.setdefault("backends", {})
+    table = tables.setdefault(section, {})
+    for key, value in changes.items():
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = list(value) if isinstance(value, tuple) else value
+    if not table:
+        del tables[section]
+    top = {key: value for key, value in document.items() if key != "backends"}
+    try:
+        BackendSettings(**{**top, **table})
+    except ValidationError as error:
+        raise SettingsError(
+            f"invalid settings for [backends.{section}]: {error.errors()[0]['msg']}"
+        ) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        path.with_name(f"{path.name}.bak").write_bytes(path.read_bytes())
+    path.write_text(to_toml(document), encoding="utf-8")
+
+
+def to_toml(document: Mapping[str, Any]) -> str:
+    """A settings document as TOML: top-level keys, then one ``[backends.<section>]`` table each."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in document.items() if key != "backends"]
+    for section, table in (document.get("backends") or {}).items():
+        lines.extend(["", f"[backends.{section}]"])
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise SettingsError(f"a setting cannot hold {value!r}")
 
 
 def _check_keys(values: Mapping[str, Any], where: str) -> None:

@@ -31,10 +31,13 @@ from data.errors import (
 from models.errors import (
     BackendUnavailableError,
     BenchmarkDataError,
+    EndpointResponseError,
+    EndpointUnavailableError,
     FindingsFileError,
     ModelError,
     SettingsError,
     UnknownBackendError,
+    UnknownProfileError,
 )
 
 # A fixed text, or a function of the error for text that names what the error carries.
@@ -111,6 +114,20 @@ CATALOGUE: dict[type[BaseException], Remedy] = {
         headline="The findings file cannot be used",
         next_step="set findings_path in the settings file or CXR_AUDIT_FINDINGS_PATH, then reload; "
         "or choose another grounder.",
+    ),
+    UnknownProfileError: Remedy(
+        headline=lambda error: f"No checkpoint profile called {error.name!r}",
+        next_step=lambda error: f"choose one of: {', '.join(error.valid)}.",
+    ),
+    EndpointUnavailableError: Remedy(
+        headline="The model server cannot be reached",
+        next_step="start it (the Models page lists the commands) or fix endpoint_url in the settings, then "
+        "try again; or use the CPU defaults (reference + rules).",
+    ),
+    EndpointResponseError: Remedy(
+        headline="The model server refused the request",
+        next_step="check the served model name and the API key in the settings (the Models page shows "
+        "what each backend uses).",
     ),
     BackendUnavailableError: Remedy(
         headline="That backend cannot run on this machine",

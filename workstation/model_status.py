@@ -8,14 +8,66 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from audit.protocols import AuditCase, DraftParser, Grounder
 from models.availability import BackendStatus, GpuStatus, status_of
-from models.registry import REGISTRY
-from models.settings import load_settings
+from models.checkpoints import names as profile_names
+from models.registry import REGISTRY, Kind, spec_for
+from models.settings import load_settings, update_config_file, writable_config_path
 
 SMOKE_DRAFT = "Small right pleural effusion. No pneumothorax."
+AUTOMATIC = "automatic (the model's own, else the default)"
+# The backends that load weights on this machine: (kind, name).
+LOCAL_BACKENDS: tuple[tuple[Kind, str], ...] = (("grounder", "medgemma"), ("parser", "nemotron"))
+
+
+@dataclass(frozen=True)
+class LocalWeights:
+    """What the settings say a model backend loads: its model id or folder, and profile."""
+
+    kind: Kind
+    name: str
+    model_id: str  # what it loads now: a folder, or the hub id
+    folder: str  # the local folder set, or "" when it loads from the hub
+    profile: str | None
+    profiles: tuple[str, ...]  # the profiles this backend may call a folder with
+
+
+def local_weights() -> list[LocalWeights]:
+    found = []
+    for kind, name in LOCAL_BACKENDS:
+        spec = spec_for(kind, name)
+        settings = load_settings(backend=spec.settings_sections)
+        task = "grounding" if kind == "grounder" else "parsing"
+        model_id = spec.model_id(settings) or ""
+        local = model_id.startswith(("/", "~", ".")) or Path(model_id).expanduser().is_dir()
+        found.append(
+            LocalWeights(
+                kind, name, model_id, model_id if local else "", settings.profile, tuple(profile_names(task))
+            )
+        )
+    return found
+
+
+def save_local_weights(kind: Kind, name: str, folder: str, profile: str | None) -> str:
+    """Store a backend's local weights folder and profile in the user's settings file.
+
+    An empty folder goes back to the default model id. Raises ValueError when the folder
+    holds no model (no config.json), and SettingsError when the result is not valid settings.
+    """
+    spec = spec_for(kind, name)
+    model_id: str | None = None
+    if folder.strip():
+        path = Path(folder.strip()).expanduser()
+        if not (path / "config.json").is_file():
+            raise ValueError(f"{path} holds no config.json: give the folder the weights were downloaded to")
+        model_id = str(path)
+    target = writable_config_path()
+    update_config_file(target, spec.settings_sections[-1], {"model_id": model_id, "profile": profile})
+    what = model_id or f"the default {spec.default_model_id}"
+    return f"{name} now loads {what} (profile: {profile or 'automatic'}); saved in {target}"
 
 
 def statuses(gpu: GpuStatus | None = None) -> list[BackendStatus]:

@@ -8,7 +8,7 @@ import pytest
 
 from models.errors import SettingsError
 from models.registry import spec_for
-from models.settings import BackendSettings, config_path, load_settings
+from models.settings import BackendSettings, config_path, load_settings, update_config_file
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -130,3 +130,44 @@ def test_the_comparator_policy_takes_the_configured_urgent_list() -> None:
 
     policy = compare_policy(BackendSettings(urgent_labels=("pleural_effusion",)))
     assert policy.urgent_labels == ("pleural_effusion",)
+
+
+class TestUpdatingTheFile:
+    def test_a_change_keeps_the_rest_of_the_file_and_a_copy_of_it(self, tmp_path: Path) -> None:
+        path = write_config(tmp_path, 'quantization = "int8"\n[backends.nemotron]\nenable_thinking = false\n')
+        update_config_file(path, "medgemma", {"model_id": '/models/v2 "final"', "profile": "medgemma-base"})
+        settings = load_settings(backend="medgemma", environ={"CXR_AUDIT_CONFIG": str(path)})
+        assert (settings.quantization, settings.model_id, settings.profile) == (
+            "int8",
+            '/models/v2 "final"',
+            "medgemma-base",
+        )
+        assert (
+            load_settings(backend="nemotron", environ={"CXR_AUDIT_CONFIG": str(path)}).enable_thinking
+            is False
+        )
+        assert (
+            path.with_name(f"{path.name}.bak").read_text(encoding="utf-8").startswith('quantization = "int8"')
+        )
+
+    def test_none_removes_a_key_and_an_empty_table(self, tmp_path: Path) -> None:
+        path = write_config(tmp_path, '[backends.medgemma]\nmodel_id = "/m"\n')
+        update_config_file(path, "medgemma", {"model_id": None})
+        assert "medgemma" not in path.read_text(encoding="utf-8")
+
+    def test_an_invalid_value_is_refused_and_the_file_left_alone(self, tmp_path: Path) -> None:
+        path = write_config(tmp_path, 'device = "cpu"\n')
+        with pytest.raises(SettingsError, match=r"invalid settings for \[backends.medgemma\]"):
+            update_config_file(path, "medgemma", {"batch_size": 0})
+        with pytest.raises(SettingsError, match="unknown setting"):
+            update_config_file(path, "medgemma", {"colour": "red"})
+        assert path.read_text(encoding="utf-8") == 'device = "cpu"\n'
+
+    def test_the_file_written_is_toml_the_settings_read_back(self, tmp_path: Path) -> None:
+        path = tmp_path / "new" / "config.toml"
+        update_config_file(
+            path, "openai-grounder", {"skip_modules": ("lm_head",), "concurrency": 8, "allow_cpu": False}
+        )
+        assert path.read_text(encoding="utf-8") == (
+            '[backends.openai-grounder]\nskip_modules = ["lm_head"]\nconcurrency = 8\nallow_cpu = false\n'
+        )

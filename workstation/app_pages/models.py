@@ -1,11 +1,12 @@
-"""Models: which backends can run on this machine, what each needs, and a test button."""
+"""Models: which backends can run here, what each needs, a test button, the local weights
+folders, and how to run the real checkpoints (the same steps as README.md, copyable)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from models.availability import gpu_status
-from workstation import model_status, services, ui
+from workstation import model_status, services, serving_guide, ui
 from workstation.messages import HANDLED
 
 GPU_KEY = "md_gpu"
@@ -61,3 +62,43 @@ with ui.errors_shown():
                     state="complete" if result.ok else "error",
                 )
                 st.write(result.summary)
+
+    st.subheader("Local weights")
+    st.caption(
+        "A folder of downloaded weights for a model backend, kept in your settings file (which is "
+        "rewritten: comments in it are not kept, the previous file stays beside it as .bak). "
+        "Leave the folder empty to go back to the hub model."
+    )
+    for item in model_status.local_weights():
+        with st.form(key=f"md_weights_{item.name}", border=True):
+            st.markdown(f"**{item.name}** ({item.kind})")
+            folder = st.text_input(
+                "Weights folder", value=item.folder, placeholder=item.model_id, key=f"md_path_{item.name}"
+            )
+            options = [model_status.AUTOMATIC, *item.profiles]
+            chosen = st.selectbox(
+                "Checkpoint profile",
+                options,
+                index=options.index(item.profile) if item.profile in options else 0,
+                key=f"md_profile_{item.name}",
+            )
+            if st.form_submit_button("Save", type="secondary"):
+                try:
+                    profile = None if chosen == model_status.AUTOMATIC else chosen
+                    message = model_status.save_local_weights(item.kind, item.name, folder, profile)
+                except HANDLED as error:
+                    ui.show_error(error)
+                except ValueError as error:
+                    st.error(str(error))
+                else:
+                    ui.load_grounder.clear()
+                    ui.load_parser.clear()
+                    st.success(message)
+
+    st.subheader("Run the real checkpoints")
+    st.text(serving_guide.vram_line())
+    st.text("Profiles:\n" + "\n".join(serving_guide.profile_lines()))
+    for step in serving_guide.STEPS:
+        st.markdown(f"**{step.title}**")
+        st.text(step.text)
+        st.code(step.command, language=step.language)
