@@ -151,3 +151,19 @@ def test_audit_not_audited_audits_only_new_cases_and_reports_progress(store: Sto
     assert made == 1
     assert seen == [(1, 2, "case-ptx"), (2, 2, "case-eff")]
     assert len(store.audit_runs("case-ptx")) == 1
+
+
+def test_every_audit_run_records_the_checkpoint_profile_and_model_it_used(store: Store) -> None:
+    from bench.fake_endpoint import FakeEndpoint, Reply, serve
+    from models.registry import get_grounder
+    from models.settings import BackendSettings
+
+    answer = '[{"label": "pneumothorax", "box_2d": [0.08, 0.55, 0.40, 0.90]}]'
+    with serve(FakeEndpoint(default=lambda request: Reply(content=answer))) as running:
+        grounder = get_grounder("openai", BackendSettings(endpoint_url=running.url))
+        stored = services.audit_and_save(store, "case-ptx", grounder, services.Backends().parser("rules"))
+    assert stored.grounder == "openai"
+    assert stored.grounder_version == (
+        f"profile medgemma-cxr-auditor-v2; alex-feeel/medgemma-cxr-auditor-v2 at {running.url}"
+    )
+    assert store.get_audit(stored.run_id).grounder_version == stored.grounder_version  # read back
