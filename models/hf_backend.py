@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from models.checkpoints import GroundingProfile, ParsingProfile
 from models.generation import (
@@ -29,8 +29,9 @@ from models.generation import (
     settle,
     stop_token_ids,
 )
-from models.loading import LoadedModel
+from models.loading import LoadedModel, load_model
 from models.prompts import DecodingPlan, Message, Task, max_new_tokens, retry_ladder, with_correction
+from models.registry import Kind, spec_for
 from models.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,14 @@ class ChatBackend(Generic[R]):
 
     name: str
     task: Task
+    kind: Kind
+
+    @classmethod
+    def from_settings(cls, settings: BackendSettings) -> Self:
+        """Load the backend's model under ``settings`` and call it as its checkpoint profile says."""
+        spec = spec_for(cls.kind, cls.name)
+        profile, note = spec.profile(settings)
+        return cls(load_model(spec, settings), settings, profile, (note,) if note else ())
 
     def __init__(
         self,

@@ -23,10 +23,7 @@ from models.checkpoints import GroundingProfile
 from models.generation import RunRecord
 from models.grounding import PreparedImage, prepare_image, read_grounding
 from models.hf_backend import ChatBackend, Progress
-from models.loading import load_model
 from models.prompts import DecodingPlan, Message
-from models.registry import spec_for
-from models.settings import BackendSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +33,8 @@ class MedGemmaGrounder(ChatBackend[ImageReading]):
 
     name = "medgemma"
     task = "grounding"
+    kind = "grounder"
     profile: GroundingProfile
-
-    @classmethod
-    def from_settings(cls, settings: BackendSettings) -> MedGemmaGrounder:
-        spec = spec_for("grounder", cls.name)
-        profile, note = spec.profile(settings)
-        if not isinstance(profile, GroundingProfile):
-            raise ValueError(f"profile {profile.name} is not a grounding profile")
-        loaded = load_model(spec, settings)
-        return cls(loaded, settings, profile, (note,) if note else ())
 
     def ground(self, case: AuditCase) -> ImageReading:
         return self.ground_batch([case])[0]

@@ -23,9 +23,8 @@ from audit.schema import DraftReading
 from models.checkpoints import ParsingProfile
 from models.generation import RunRecord
 from models.hf_backend import ChatBackend, Progress
-from models.loading import LoadedModel, load_model
+from models.loading import LoadedModel
 from models.prompts import DecodingPlan, Message
-from models.registry import spec_for
 from models.settings import BackendSettings
 
 
@@ -39,16 +38,8 @@ class NemotronParser(ChatBackend[DraftReading]):
 
     name = "nemotron"
     task = "parsing"
+    kind = "parser"
     profile: ParsingProfile
-
-    @classmethod
-    def from_settings(cls, settings: BackendSettings) -> NemotronParser:
-        spec = spec_for("parser", cls.name)
-        profile, note = spec.profile(settings)
-        if not isinstance(profile, ParsingProfile):
-            raise ValueError(f"profile {profile.name} is not a parsing profile")
-        loaded = load_model(spec, settings)
-        return cls(loaded, settings, profile, (note,) if note else ())
 
     def __init__(
         self,
