@@ -50,7 +50,7 @@ STEPS: tuple[Step, ...] = (
         "The default grounder is the published fine-tune alex-feeel/medgemma-cxr-auditor-v2 (profile "
         "medgemma-cxr-auditor-v2); the parser is nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16 (profile "
         "nemotron-3-nano). Base MedGemma needs its licence accepted on its hub page first. A downloaded "
-        "folder works wherever a model id does (--model, or the local weights path below).",
+        "folder works wherever a model id does (--model, or a local weights folder on the Models page).",
         'pip install -U "huggingface_hub[cli]"\n'
         "hf auth login\n"
         "hf download alex-feeel/medgemma-cxr-auditor-v2 --local-dir ~/models/medgemma-cxr-auditor-v2\n"

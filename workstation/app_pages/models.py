@@ -101,4 +101,4 @@ with ui.errors_shown():
     for step in serving_guide.STEPS:
         st.markdown(f"**{step.title}**")
         st.text(step.text)
-        st.code(step.command, language=step.language)
+        st.code(step.command, language=step.language, wrap_lines=True)
