@@ -109,7 +109,7 @@ def corpus(
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.models.tiny_models import build_tiny_medgemma
+    from models.synthetic import build_tiny_medgemma
 
     return build_tiny_medgemma(tmp_path_factory.mktemp("tiny-base"))
 

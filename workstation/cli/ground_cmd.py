@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if args.grounder != "findings-file":
             raise CliError("--findings is for the findings-file grounder")
         extra["findings_path"] = str(args.findings)
-    settings = settings_from(args, args.grounder, **extra)
+    settings = settings_from(args, "grounder", args.grounder, **extra)
     grounder = get_grounder(args.grounder, settings)
     model = settings.model_id if args.grounder not in ("reference", "findings-file") else None
     if args.findings is not None:
