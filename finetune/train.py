@@ -26,13 +26,13 @@ from finetune.loss_mask import MaskCheckingCollator, turn_suffix
 from finetune.records import CURATION_FILE, TRAIN_FILE, VAL_FILE
 from finetune.run_card import RUN_CARD_FILE, FitConfig, RunCard, corpus_hash, loss_curve, versions
 from models.loading import quantization_config, require
+from models.memory import resolve_skip_modules
+from models.settings import DEFAULT_SKIP_MODULES
 
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 RUN_STATE_FILE = "run_state.json"
-# Kept in 16 bits under QLoRA: quantizing them costs accuracy for little memory.
-NOT_QUANTIZED = ("vision_tower", "multi_modal_projector", "lm_head")
 
 
 def read_examples(corpus: Path, name: str) -> list[dict[str, Any]]:
@@ -90,16 +90,25 @@ def _stop_tokens(model: Any, tokenizer: Any) -> list[str]:
     return [tokenizer.convert_ids_to_tokens(i) for i in ids]
 
 
+def _skip_modules(base: str) -> tuple[str, ...]:
+    """The full names of the modules kept in 16 bits: bare names match nothing in transformers 5."""
+    torch = require("torch")
+    transformers = require("transformers")
+    config = transformers.AutoConfig.from_pretrained(base)
+    with torch.device("meta"):
+        skeleton = transformers.AutoModelForImageTextToText.from_config(config)
+    return resolve_skip_modules(skeleton, DEFAULT_SKIP_MODULES)
+
+
 def load_base(base: str, config: FitConfig, device: str) -> tuple[Any, Any]:
     """The base model in 4 bits (or 16, for ``quantization='bf16'``) and its processor."""
     torch = require("torch")
     transformers = require("transformers")
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16, "device_map": {"": device}}
-    bnb = quantization_config(config.quantization)  # type: ignore[arg-type]
-    if bnb is not None:
-        bnb.llm_int8_skip_modules = list(NOT_QUANTIZED)
-        kwargs["quantization_config"] = bnb
     try:
+        bnb = quantization_config(config.quantization, _skip_modules(base))  # type: ignore[arg-type]
+        if bnb is not None:
+            kwargs["quantization_config"] = bnb
         model = transformers.AutoModelForImageTextToText.from_pretrained(base, **kwargs)
         processor = transformers.AutoProcessor.from_pretrained(base)
     except (OSError, ValueError) as error:

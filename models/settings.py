@@ -59,6 +59,12 @@ CONFIG_ENV = "CXR_AUDIT_CONFIG"
 MIN_THINKING_TOKENS = 512
 
 
+# Kept in 16 bits under nf4/int8 (inference and QLoRA alike): the vision tower and projector
+# (box precision) and the output head. A skip list replaces bitsandbytes' own defaults, so
+# lm_head is listed.
+DEFAULT_SKIP_MODULES: tuple[str, ...] = ("vision_tower", "multi_modal_projector", "lm_head")
+
+
 class BackendSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -84,10 +90,9 @@ class BackendSettings(BaseModel):
     max_retries: int = Field(default=2, ge=0, le=2)
     retry_temperature: float = Field(default=0.3, gt=0.0, le=1.0)
     seed: int = 0
-    # Modules kept in 16 bits when loading nf4/int8 weights: the vision tower and projector
-    # (box precision) and the output head. A skip list replaces bitsandbytes' own defaults,
-    # so lm_head is listed; a name matches a module of that name anywhere in the model.
-    skip_modules: tuple[str, ...] = ("vision_tower", "multi_modal_projector", "lm_head")
+    # Modules kept in 16 bits when loading nf4/int8 weights; a name matches a module of that
+    # name anywhere in the model.
+    skip_modules: tuple[str, ...] = DEFAULT_SKIP_MODULES
     # Refuse to load when free memory is below the estimate times this margin.
     memory_margin: float = Field(default=1.1, ge=1.0)
     urgent_labels: tuple[Label, ...] = DEFAULT_URGENT

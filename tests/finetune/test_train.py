@@ -76,3 +76,15 @@ def test_running_again_into_the_folder_resumes_from_its_last_checkpoint(
     steps = [p.step for p in card.loss_curve if p.loss is not None]
     assert steps[:2] == [1, 2]  # the earlier steps' losses come back with the checkpoint
     assert card.steps >= 2
+
+
+def test_the_4_bit_base_keeps_the_vision_tower_projector_and_head_in_16_bits(tiny_base: Path) -> None:
+    import bitsandbytes as bnb
+
+    from finetune.train import load_base
+
+    model, _processor = load_base(str(tiny_base), FitConfig(base=str(tiny_base)), "cpu")
+    four_bit = {name for name, module in model.named_modules() if isinstance(module, bnb.nn.Linear4bit)}
+    assert four_bit  # the language model is quantized
+    kept = ("vision_tower", "multi_modal_projector", "lm_head")
+    assert not [name for name in four_bit if any(part in kept for part in name.split("."))]
