@@ -31,18 +31,6 @@ PHANTOMS = 24
 IMAGE_PX = 896
 IMAGE_TOKENS = 256
 GIB = 1024**3
-# A tiny Gemma 3 of the same structure, for the test of this benchmark's code path on CPU.
-TINY_TEXT = {
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 1,
-    "num_key_value_heads": 1,
-    "head_dim": 64,
-    "sliding_window": 64,
-    "layer_types": ["sliding_attention", "full_attention"],
-}
-TINY_VISION = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 1}
 
 
 @dataclass
@@ -78,23 +66,20 @@ def cuda_or_none() -> Any:
 
 def build_model(folder: Path, shape: str, device: str) -> Path:
     """A random-weight Gemma 3 image-text model (``4b`` published shapes, or ``tiny``) with a processor."""
+    from models.synthetic import build_tiny_medgemma, gemma3_processor, save_random_model
+
+    if shape == "tiny":
+        return build_tiny_medgemma(folder)
     from transformers import Gemma3Config
 
     from models.published_configs import MEDGEMMA_4B
-    from models.synthetic import gemma3_processor, save_random_model
 
-    image_px, image_tokens = (IMAGE_PX, IMAGE_TOKENS) if shape == "4b" else (64, 4)
-    processor = gemma3_processor(image_px, image_tokens)
+    processor = gemma3_processor(IMAGE_PX, IMAGE_TOKENS)
     vocab = processor.tokenizer.get_vocab()
-    text = dict(MEDGEMMA_4B["text_config"])
-    vision = dict(MEDGEMMA_4B["vision_config"])
-    if shape == "tiny":
-        text.update(TINY_TEXT, vocab_size=len(vocab), max_position_embeddings=4096)
-        vision.update(TINY_VISION, image_size=image_px, patch_size=16)
     config = Gemma3Config(
-        text_config=text,
-        vision_config=vision,
-        mm_tokens_per_image=image_tokens,
+        text_config=dict(MEDGEMMA_4B["text_config"]),
+        vision_config=dict(MEDGEMMA_4B["vision_config"]),
+        mm_tokens_per_image=IMAGE_TOKENS,
         boi_token_index=vocab["<start_of_image>"],
         eoi_token_index=vocab["<end_of_image>"],
         image_token_index=vocab["<image_soft_token>"],
@@ -102,9 +87,8 @@ def build_model(folder: Path, shape: str, device: str) -> Path:
         bos_token_id=vocab["<bos>"],
         eos_token_id=[vocab["<eos>"], vocab["<end_of_turn>"]],
     )
-    dtype = "bfloat16" if device.startswith("cuda") else "float32"
     return save_random_model(
-        config, "Gemma3ForConditionalGeneration", folder, processor, dtype=dtype, device=device
+        config, "Gemma3ForConditionalGeneration", folder, processor, dtype="bfloat16", device=device
     )
 
 
