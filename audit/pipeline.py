@@ -41,7 +41,14 @@ def ground(case: AuditCase, grounder: Grounder, timings: dict[str, float]) -> Im
     try:
         return _timed("ground", timings, lambda: grounder.ground(case))
     except Exception as error:  # a backend failure becomes a visible failed reading
-        log.exception("grounder %s failed on case %s", grounder.name, case.case_id)
+        # The reason travels with the failed reading; the traceback only for a debugging run.
+        log.warning(
+            "grounder %s failed on case %s: %s",
+            grounder.name,
+            case.case_id,
+            error,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
         return ImageReading(
             backend=grounder.name,
             outcome=ParseOutcome.failed(f"{type(error).__name__}: {error}"),
@@ -56,7 +63,7 @@ def parse(text: str, parser: DraftParser, timings: dict[str, float]) -> DraftRea
     try:
         return _timed("parse", timings, lambda: parser.parse(text))
     except Exception as error:  # a backend failure becomes a visible failed reading
-        log.exception("parser %s failed", parser.name)
+        log.warning("parser %s failed: %s", parser.name, error, exc_info=log.isEnabledFor(logging.DEBUG))
         return DraftReading(
             backend=parser.name, text=text, outcome=ParseOutcome.failed(f"{type(error).__name__}: {error}")
         )

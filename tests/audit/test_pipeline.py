@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import pytest
@@ -96,6 +97,23 @@ def test_a_backend_that_raises_is_recorded_as_a_failed_reading() -> None:
     assert report.mode == "none"
     assert report.image is not None and report.image.outcome.error == "RuntimeError: weights missing"
     assert report.draft is not None and report.draft.outcome.error == "KeyError: 'x'"
+
+
+def test_a_backend_that_raises_is_logged_as_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="audit.pipeline"):
+        run_audit(CASE, FakeGrounder(error=RuntimeError("weights missing")), FakeParser(error=KeyError("x")))
+    assert [(r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records] == [
+        ("WARNING", "grounder fake-grounder failed on case c1: weights missing", False),
+        ("WARNING", "parser fake-parser failed: 'x'", False),
+    ]
+
+
+def test_a_debugging_run_logs_the_backend_s_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="audit.pipeline"):
+        run_audit(CASE, FakeGrounder(error=RuntimeError("weights missing")), FakeParser(parsed_no_ptx()))
+    assert caplog.records[0].exc_info is not None
 
 
 def test_an_empty_draft_is_not_sent_to_the_parser() -> None:
