@@ -11,7 +11,9 @@ Prints, never asserts:
   the script run and its element protos; the browser's paint is not included) — target
   ≤ 300 ms. With ``--baseline TREE`` (a checkout of older code, e.g. ``git worktree add
   /tmp/old <commit>``), the reruns are measured for that tree and this one in turn, each in
-  its own process, on the same database, and the new/old ratio of each figure is printed.
+  its own process, and the new/old ratio of each figure is printed. The older tree builds
+  the database, since it cannot open a newer schema; this tree reviews a copy it migrates,
+  so both start from the same rows.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -111,10 +114,12 @@ def bench_launch(folder: Path, repeats: int) -> None:
 
 
 def build_review_db(folder: Path, n_cases: int, n_flags: int) -> tuple[Path, str]:
-    """A database of bulk rows plus the demo worklist, and the first demo case whose audit raises flags."""
+    """A database of bulk rows plus the demo worklist, and the first demo case whose audit raises flags.
+
+    Only calls that older trees have too (``--baseline`` runs it with the baseline's code).
+    """
     from bench.store import bulk_load
     from data.demo import seed_demo
-    from data.records import WorklistQuery
     from data.store import Store
     from workstation import services
 
@@ -124,9 +129,9 @@ def build_review_db(folder: Path, n_cases: int, n_flags: int) -> tuple[Path, str
         bulk_load(store, n_cases, n_flags, decided_fraction=0.6)
         seed_demo(store, image_dir=folder / "demo-images")
         stats = store.stats()
-        demo = store.worklist(WorklistQuery(source="demo", page_size=100)).rows
+        demo = store.query_df("SELECT case_id FROM cases WHERE source = 'demo' ORDER BY case_id").case_id
         case_id = next(  # each demo case is audited once here, so opening it does not audit
-            row.case_id for row in demo if services.ensure_audited(store, row.case_id)[0].flag_ids
+            str(case) for case in demo if services.ensure_audited(store, str(case))[0].flag_ids
         )
     print(
         f"database: {stats.cases:,} cases, {stats.flags:,} flags, {stats.decisions:,} decisions "
@@ -179,12 +184,14 @@ def print_reruns(samples: dict[str, list[float]], label: str = "") -> None:
     )
 
 
-def measure_in_tree(tree: Path, db: Path, case_id: str, reruns: int) -> dict[str, list[float]]:
-    """``measure_reruns`` in a fresh process whose ``workstation`` (and all else) comes from ``tree``."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "CXR_AUDIT_DB": str(db)}
-    command = [sys.executable, __file__, "--measure", str(db), case_id, "--reruns", str(reruns), "--app"]
+def in_tree(tree: Path, args: list[str], db: Path | None = None) -> str:
+    """The last line this file prints when run with ``args`` in a fresh process whose ``workstation``
+    (and all else) comes from ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    if db is not None:
+        env["CXR_AUDIT_DB"] = str(db)
     done = subprocess.run(
-        [*command, str(tree / "workstation" / "app.py")],
+        [sys.executable, __file__, *args],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -192,20 +199,33 @@ def measure_in_tree(tree: Path, db: Path, case_id: str, reruns: int) -> dict[str
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"measuring {tree} failed:\n{done.stderr}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        raise RuntimeError(f"{' '.join(args[:1])} in {tree} failed:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
 
 
-def compare_with_baseline(baseline: Path, db: Path, case_id: str, reruns: int, rounds: int) -> None:
+def measure_in_tree(tree: Path, db: Path, case_id: str, reruns: int) -> dict[str, list[float]]:
+    """``measure_reruns`` of ``tree``'s app in a process of its own."""
+    app = tree / "workstation" / "app.py"
+    args = ["--measure", str(db), case_id, "--reruns", str(reruns), "--app", str(app)]
+    return dict(json.loads(in_tree(tree, args, db)))
+
+
+def compare_with_baseline(
+    baseline: Path, folder: Path, n_cases: int, n_flags: int, reruns: int, rounds: int
+) -> None:
     """The reruns for ``baseline`` and for this tree, in alternating processes, and new/old ratios."""
     trees = {"old": baseline.resolve(), "new": REPO}
+    build = ["--build", str(folder), "--cases", str(n_cases), "--flags", str(n_flags)]
+    built = json.loads(in_tree(trees["old"], build))
+    case_id, dbs = built["case_id"], {"old": Path(built["db"]), "new": folder / "review-new.duckdb"}
+    shutil.copy(dbs["old"], dbs["new"])
     pooled: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     for round_number in range(rounds):
         order = list(trees.items())
         if round_number % 2:  # each tree goes first in half the rounds, so neither gains from going second
             order.reverse()
         for name, tree in order:
-            for key, values in measure_in_tree(tree, db, case_id, reruns).items():
+            for key, values in measure_in_tree(tree, dbs[name], case_id, reruns).items():
                 pooled[name].setdefault(key, []).extend(values)
     for name, tree in trees.items():
         print(f"{name}: {tree}")
@@ -231,22 +251,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs per tree with --baseline")
     parser.add_argument("--measure", nargs=2, metavar=("DB", "CASE"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=Path, metavar="FOLDER", help=argparse.SUPPRESS)
     parser.add_argument("--app", type=Path, default=APP, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.measure:  # a child of --baseline: one tree's samples, as JSON on the last line
         print(json.dumps(measure_reruns(args.app, Path(args.measure[0]), args.measure[1], args.reruns)))
         return 0
+    if args.build:  # a child of --baseline: the database, built by the baseline's code
+        db, case_id = build_review_db(args.build, args.cases, args.flags)
+        print(json.dumps({"db": str(db), "case_id": case_id}))
+        return 0
     print(f"CPU cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="cxr-bench-app-") as scratch:
         folder = Path(scratch)
         if not args.skip_launch:
             bench_launch(folder, args.launches)
-        db, case_id = build_review_db(folder, args.cases, args.flags)
         if args.baseline is None:
-            print_reruns(measure_reruns(APP, db, case_id, args.reruns))
+            print_reruns(measure_reruns(APP, *build_review_db(folder, args.cases, args.flags), args.reruns))
         else:
-            compare_with_baseline(args.baseline, db, case_id, args.reruns, args.rounds)
+            compare_with_baseline(args.baseline, folder, args.cases, args.flags, args.reruns, args.rounds)
     return 0
 
 

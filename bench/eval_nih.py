@@ -71,8 +71,8 @@ def import_cases(data: Path) -> tuple[list[AuditCase], float]:
     with Store.open(":memory:") as store:
         # Headers only: the reference grounder never decodes pixels, and the import logs its summary.
         import_nih(store, data / "images", boxes=data / "boxes.csv", labels=data / "labels.csv", verify=False)
-        ids = sorted(store.existing_case_ids())
-        cases = [store.audit_case(case_id) for case_id in ids]
+        ids = sorted(store.cases.existing_ids())
+        cases = [store.cases.audit_case(case_id) for case_id in ids]
     return cases, time.perf_counter() - started
 
 

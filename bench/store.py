@@ -29,6 +29,7 @@ from data.importers.nih import import_nih
 from data.records import WorklistQuery
 from data.store import Store
 from data.summary import refresh_all_summaries
+from data.worklist import neighbour_case, worklist_page
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -45,7 +46,7 @@ def bulk_load(store: Store, n_cases: int, n_flags: int, decided_fraction: float)
 
     def step(name: str, sql: str, params: list[object] | None = None) -> None:
         started = time.perf_counter()
-        store._write(name, lambda cur: cur.execute(sql, params or []))
+        store.transaction(name, lambda cur: cur.execute(sql, params or []))
         timings[name] = time.perf_counter() - started
 
     step(
@@ -110,7 +111,7 @@ def bulk_load(store: Store, n_cases: int, n_flags: int, decided_fraction: float)
         [int(decided_fraction * 1000)],
     )
     started = time.perf_counter()
-    store._write("refresh case summaries", refresh_all_summaries)
+    store.transaction("refresh case summaries", refresh_all_summaries)
     timings["case_summary"] = time.perf_counter() - started
     return timings
 
@@ -145,13 +146,12 @@ def bench_worklist(store: Store) -> None:
     }
     print("worklist page of 50 rows (target ≤ 50 ms):")
     for name, query in queries.items():
-        store.worklist(query)  # warm
-        page = store.worklist(query)
-        print(
-            f"  {name:42s} {describe(timed(lambda q=query: store.worklist(q), 20))}   ({page.total:,} match)"
-        )
+        worklist_page(store, query)  # warm
+        page = worklist_page(store, query)
+        samples = timed(lambda q=query: worklist_page(store, q), 20)
+        print(f"  {name:42s} {describe(samples)}   ({page.total:,} match)")
     started = time.perf_counter()
-    store.neighbour_case("case-050000", WorklistQuery(status="audited"))
+    neighbour_case(store, "case-050000", WorklistQuery(status="audited"))
     print(f"  next case in a filtered list             {(time.perf_counter() - started) * 1000:7.1f} ms")
 
 
@@ -159,11 +159,11 @@ def bench_decisions(store: Store, n: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     row = store.query_df("SELECT min(flag_id) AS lo, max(flag_id) AS hi FROM flags").iloc[0]
     flag_ids = rng.integers(int(row.lo), int(row.hi) + 1, size=n)
-    store.record_decision(int(flag_ids[0]), "bench", "accept")
+    store.decisions.record(int(flag_ids[0]), "bench", "accept")
     samples: list[float] = []
     for flag_id in flag_ids:
         started = time.perf_counter()
-        store.record_decision(int(flag_id), "bench", "dismiss", reason_code="other", note="bench")
+        store.decisions.record(int(flag_id), "bench", "dismiss", reason_code="other", note="bench")
         samples.append((time.perf_counter() - started) * 1000)
     print(f"record one decision (target p95 ≤ 20 ms), {n} decisions:\n  {describe(samples)}")
 
@@ -215,7 +215,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"CPU cores: {os.cpu_count()}; database: {folder / 'bench.duckdb'}")
         with Store.open(folder / "bench.duckdb") as store:
-            if store.count_cases() == 0:
+            if store.cases.count() == 0:
                 started = time.perf_counter()
                 steps = bulk_load(store, args.cases, args.flags, args.decided)
                 total = time.perf_counter() - started

@@ -7,7 +7,7 @@ Concurrency design (numbers measured with DuckDB 2.0, see issue 4):
   is busy", while a ``cursor()`` per thread works (a cursor costs ~10 µs).
 - Opening, writing and closing costs ~28 ms; a write on an open connection ~1.4 ms.
   A decision must be recorded in ≤ 20 ms (p95), so the app keeps **one process-wide
-  connection** (:meth:`Store.shared`) and every operation takes its own short-lived cursor:
+  connection** (:meth:`Database.shared`) and every operation takes its own short-lived cursor:
   Streamlit sessions (threads) never share a cursor.
 - Every write is one explicit transaction. Two transactions updating one row give
   "Conflict on update!": writes are retried a bounded number of times with a short
@@ -19,8 +19,9 @@ Concurrency design (numbers measured with DuckDB 2.0, see issue 4):
   other process to let go, then raises :class:`DatabaseLockedError`, naming the PID that
   holds the file (from DuckDB's message) and what to do.
 
-Every value crossing this boundary is a pydantic record (``data.records``); SQL is
-parameterized throughout.
+The record families (``data.cases``, ``data.decisions``, ...) run their SQL through
+:meth:`Database.read` and :meth:`Database.transaction`; every value crossing this boundary is
+a pydantic record (``data.records``); SQL is parameterized throughout.
 """
 
 from __future__ import annotations
@@ -305,15 +306,20 @@ class Database:
                 if self.idle_release_s == 0:
                     self.release()
 
-    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn`` with a cursor of its own (no transaction: each statement sees what is committed)."""
         with self._cursor() as cur:
             try:
                 return fn(cur)
             except duckdb.Error as error:
                 raise StoreError(f"could not read the audit database: {error}") from error
 
-    def _write(self, what: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn`` in one transaction, retrying a bounded number of times on write conflicts."""
+    def transaction(self, what: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn`` in one transaction, retrying it a bounded number of times on write conflicts.
+
+        ``fn`` may run more than once, so it must not have effects outside the database; ``what``
+        names the operation in errors ("could not record a decision: ...").
+        """
         last = ""
         for attempt in range(1, self.write_attempts + 1):
             with self._cursor() as cur:
@@ -341,9 +347,9 @@ class Database:
         raise WriteConflictError(what, self.write_attempts, last)
 
     def schema_version(self) -> int:
-        row = self._read(lambda cur: cur.execute("SELECT max(version) FROM schema_migrations").fetchone())
+        row = self.read(lambda cur: cur.execute("SELECT max(version) FROM schema_migrations").fetchone())
         return int(row[0]) if row and row[0] is not None else 0
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a read-only query and return a pandas DataFrame (for eval and the Evaluation page)."""
-        return self._read(lambda cur: cur.execute(sql, list(params or [])).df())
+        return self.read(lambda cur: cur.execute(sql, list(params or [])).df())

@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict
 
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
 from audit.schema import ExpectedFlag
+from data.connection import MEMORY, user_data_dir
 from data.phantoms import GENERATOR, DrawnFinding, PhantomFinding, PhantomSpec, draw_phantom
 from data.records import CaseImport, CaseRecord, ReferenceFinding
-from data.store import MEMORY, Store, user_data_dir
+from data.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def _write_png(pixels: np.ndarray, path: Path) -> None:
 def _ensure_images(store: Store) -> int:
     """Redraw any phantom PNG that has gone missing (drawing is reproducible); returns how many."""
     written = 0
-    for case in store.cases(phantoms=True):
+    for case in store.cases.where(phantoms=True):
         if case.image_path is None or Path(case.image_path).is_file():
             continue
         spec_data = case.metadata.get("phantom_spec")
@@ -187,11 +188,11 @@ def seed_demo(
     """
     started = time.perf_counter()
     folder = (image_dir or default_image_dir(store)).resolve()
-    if if_empty and store.count_cases() > 0:
-        written = _ensure_images(store) if store.count_cases(phantoms=True) else 0
+    if if_empty and store.cases.count() > 0:
+        written = _ensure_images(store) if store.cases.count(phantoms=True) else 0
         return DemoSummary(
             created=False,
-            cases=store.count_cases(),
+            cases=store.cases.count(),
             drafts_added=0,
             images_written=written,
             image_dir=str(folder),
@@ -229,7 +230,7 @@ def seed_demo(
         drafts.append((plan.case_id, text, plan, expected))
     added = 0
     with store.hold():
-        store.upsert_cases(items)
+        store.cases.upsert_many(items)
         added = _add_drafts(store, drafts)
     log.info("demo worklist: %d phantom cases in %s", len(items), folder)
     return DemoSummary(
@@ -245,9 +246,9 @@ def seed_demo(
 def _add_drafts(store: Store, drafts: list[tuple[str, str, DemoCase, list[ExpectedFlag]]]) -> int:
     added = 0
     for case_id, text, plan, expected in drafts:
-        if any(d.text == text for d in store.drafts(case_id, kind="synthetic")):
+        if any(d.text == text for d in store.drafts.for_case(case_id, kind="synthetic")):
             continue
-        store.add_draft(
+        store.drafts.add(
             case_id,
             text,
             kind="synthetic",

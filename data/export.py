@@ -2,8 +2,9 @@
 
 The same table backs ``cxr-audit export`` and the app's Export page (:func:`export_bytes`).
 Decisions are append-only, so every decision is exported; ``is_current`` marks the one
-that counts (the latest per flag and reviewer). A database with no decisions exports a
-valid, empty file (CSV: the header; Parquet: the schema; JSONL: no lines).
+that counts (the ``current_decisions`` view: the latest per flag and reviewer). A database
+with no decisions exports a valid, empty file (CSV: the header; Parquet: the schema; JSONL:
+no lines).
 
 Columns (``EXPORT_COLUMNS``): ``row_kind`` ("decision" or "reviewer_finding"), the case
 and image, the flag (type, label, box, draft phrase, reason), the decision (decision,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import duckdb
 import pyarrow as pa
@@ -25,10 +26,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
+from data.connection import Database
 from data.errors import ExportError
-
-if TYPE_CHECKING:
-    from data.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +108,10 @@ def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any
                f.x0 AS box_x0, f.y0 AS box_y0, f.x1 AS box_x1, f.y1 AS box_y1,
                f.phrase, f.reason AS flag_reason,
                d.decision, d.reason_code, d.note, d.reviewer, d.decided_at,
-               d.decision_id = max(d.decision_id) OVER (PARTITION BY d.flag_id, d.reviewer) AS is_current,
+               cd.decision_id IS NOT NULL AS is_current,
                r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at AS audited_at
         FROM decisions d
+        LEFT JOIN current_decisions cd ON cd.decision_id = d.decision_id
         JOIN flags f ON f.flag_id = d.flag_id
         JOIN audit_runs r ON r.run_id = d.run_id
         JOIN cases c ON c.case_id = d.case_id
@@ -134,9 +134,7 @@ _ISO = "'%Y-%m-%dT%H:%M:%S.%fZ'"
 _TIME_COLUMNS = frozenset({"decided_at", "audited_at"})
 
 
-def decisions_table(
-    cur: duckdb.DuckDBPyConnection, *, reviewer: str | None = None, source: str | None = None
-) -> pa.Table:
+def _table(cur: duckdb.DuckDBPyConnection, reviewer: str | None, source: str | None) -> pa.Table:
     """The export as an Arrow table (columns ``EXPORT_COLUMNS``, in that order)."""
     sql, params = _export_sql(reviewer, source)
     table = cur.sql(f"SELECT * FROM ({sql}) e {_ORDER}", params=params).to_arrow_table()
@@ -158,19 +156,13 @@ def _jsonl_rows(
     return [(kind, line) for kind, line in cur.execute(query, params).fetchall()]
 
 
-def decisions_frame(
-    cur: duckdb.DuckDBPyConnection, *, reviewer: str | None = None, source: str | None = None
-) -> Any:
-    """The export as a pandas DataFrame."""
-    return decisions_table(cur, reviewer=reviewer, source=source).to_pandas()
+def export_frame(db: Database, *, reviewer: str | None = None, source: str | None = None) -> Any:
+    """The export as a pandas DataFrame (columns ``EXPORT_COLUMNS``)."""
+    return db.read(lambda cur: _table(cur, reviewer, source)).to_pandas()
 
 
-def render(
-    cur: duckdb.DuckDBPyConnection,
-    fmt: ExportFormat,
-    *,
-    reviewer: str | None = None,
-    source: str | None = None,
+def _render(
+    cur: duckdb.DuckDBPyConnection, fmt: ExportFormat, reviewer: str | None, source: str | None
 ) -> tuple[bytes, ExportSummary]:
     """The export in one format, as bytes, with its counts."""
     if fmt not in EXPORT_FORMATS:
@@ -180,7 +172,7 @@ def render(
         kinds = [kind for kind, _ in rows]
         data = "".join(line + "\n" for _, line in rows).encode("utf-8")
     else:
-        table = decisions_table(cur, reviewer=reviewer, source=source)
+        table = _table(cur, reviewer, source)
         kinds = table.column("row_kind").to_pylist()
         buffer = io.BytesIO()
         if fmt == "csv":
@@ -199,7 +191,7 @@ def render(
 
 
 def write_export(
-    store: Store,
+    db: Database,
     fmt: ExportFormat,
     out: str | Path,
     *,
@@ -208,7 +200,7 @@ def write_export(
 ) -> ExportSummary:
     """Write the export to ``out`` (parent folders are created; a partial file never replaces it)."""
     path = Path(out)
-    data, summary = store._read(lambda cur: render(cur, fmt, reviewer=reviewer, source=source))
+    data, summary = db.read(lambda cur: _render(cur, fmt, reviewer, source))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
@@ -221,7 +213,7 @@ def write_export(
 
 
 def export_bytes(
-    store: Store, fmt: ExportFormat, *, reviewer: str | None = None, source: str | None = None
+    db: Database, fmt: ExportFormat, *, reviewer: str | None = None, source: str | None = None
 ) -> tuple[bytes, ExportSummary]:
     """The export as bytes (for the app's download button) and its summary."""
-    return store._read(lambda cur: render(cur, fmt, reviewer=reviewer, source=source))
+    return db.read(lambda cur: _render(cur, fmt, reviewer, source))

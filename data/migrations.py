@@ -6,11 +6,14 @@ Each migration runs once, in its own transaction, and is recorded in
 Design notes:
 - No FOREIGN KEY constraints: DuckDB refuses to update or upsert a parent row that child
   rows reference, which would forbid re-importing a case. Referential checks live in
-  ``data.store`` instead.
+  the record families (``data.sql.require_case``) instead.
 - Boxes are stored as four normalized floats ``x0, y0, x1, y1`` (``audit.schema.Box``);
   all four are NULL for a finding without a box.
 - ``case_summary`` is a denormalized row per case, kept up to date inside the same
-  transaction as every audit run and decision, so the worklist never aggregates flags.
+  transaction as every audit run and decision, so the worklist never aggregates flags
+  (``data.summary`` keeps it; ``data.worklist`` reads it).
+- ``current_decisions`` is the one definition of the decision that counts: the latest per
+  flag and reviewer. Everything that means "the current decision" reads this view.
 - Timestamps are UTC (``TIMESTAMPTZ``).
 """
 
@@ -253,6 +256,47 @@ MIGRATIONS: tuple[Migration, ...] = (
                 note VARCHAR
             )
             """,
+        ),
+    ),
+    Migration(
+        4,
+        "current_decisions view; label mask and reviewer key in case_summary",
+        (
+            # The partition names the flag's case and run as well (a flag belongs to one of
+            # each, so the result is the same): a filter on any of the four columns then reaches
+            # the scan. Partitioned by flag and reviewer alone, `WHERE run_id = ?` read every
+            # decision first (120 ms instead of 7 ms at 300k decisions).
+            """
+            CREATE VIEW current_decisions AS
+            SELECT * FROM decisions
+            QUALIFY row_number() OVER (
+                PARTITION BY case_id, run_id, flag_id, reviewer ORDER BY decision_id DESC
+            ) = 1
+            """,
+            # One bit per label (data.summary.LABEL_BITS; a bit is never reused): the label filter
+            # is an integer test. Counting one label's cases among 100k took 2 ms this way,
+            # 4 ms with list_contains(labels, ?) and 50 ms as a semi-join with a (case, label)
+            # table, which DuckDB hashes whole.
+            "ALTER TABLE case_summary ADD COLUMN label_mask INTEGER DEFAULT 0",
+            """
+            UPDATE case_summary SET label_mask =
+                CASE WHEN list_contains(labels, 'pleural_effusion') THEN 1 ELSE 0 END
+                + CASE WHEN list_contains(labels, 'pneumothorax') THEN 2 ELSE 0 END
+                + CASE WHEN list_contains(labels, 'lung_opacity') THEN 4 ELSE 0 END
+                + CASE WHEN list_contains(labels, 'nodule_mass') THEN 8 ELSE 0 END
+                + CASE WHEN list_contains(labels, 'cardiomegaly') THEN 16 ELSE 0 END
+                + CASE WHEN list_contains(labels, 'no_finding') THEN 32 ELSE 0 END
+            """,
+            # Reviewers as one string, each name between two \x1f: a decision then updates the
+            # row in place, where a LIST column is rewritten as a delete and an insert of the
+            # whole row (2-3x the cost of the write and its commit).
+            "ALTER TABLE case_summary ADD COLUMN reviewer_key VARCHAR DEFAULT ''",
+            """
+            UPDATE case_summary SET reviewer_key =
+                CASE WHEN len(reviewers) = 0 THEN ''
+                     ELSE chr(31) || array_to_string(reviewers, chr(31)) || chr(31) END
+            """,
+            "ALTER TABLE case_summary DROP COLUMN reviewers",
         ),
     ),
 )

@@ -1,7 +1,11 @@
-"""The worklist query: filters, a stable sort, pagination, flag counts and progress.
+"""The worklist: one page of cases with filters, a stable sort, flag counts and progress.
 
 It reads only ``case_summary`` (one row per case with everything the list shows, kept
-current by every write), so a page costs two scans of one table, never a join with flags.
+current by every write, see ``data.summary``), so a page costs two scans of one table, never
+a join with flags. Within the first scan only the sort keys and row ids of the matching cases
+are sorted; the page's rows are then read whole by row id. Joining the page back by case id
+read every summary row (half the cost at page 100 of 100k cases), and DuckDB's own late
+materialization stops at 50 rows, so it never covers an offset.
 
 Sorts are stable under review: deciding a flag never moves a case, so Previous/Next walk
 the same order the reviewer saw.
@@ -13,15 +17,35 @@ from typing import Any
 
 import duckdb
 
-from audit.schema import FLAG_TYPES, FlagType
+from audit.schema import FLAG_TYPES
+from data.connection import Database
+from data.errors import UnknownCaseError
 from data.records import CaseStatus, Progress, WorklistPage, WorklistQuery, WorklistRow, WorklistSort
+from data.sql import fetch_records, fetch_rows
+from data.summary import FLAG_COLUMNS, LABEL_BITS, reviewer_token
 
-_FLAG_COLUMNS: dict[FlagType, str] = {
-    "URGENT": "n_urgent",
-    "MISSING": "n_missing",
-    "LATERALITY": "n_laterality",
-    "UNSUPPORTED": "n_unsupported",
-}
+
+def worklist_page(db: Database, query: WorklistQuery | None = None) -> WorklistPage:
+    """One page of the worklist with totals, flag counts per type and progress."""
+    return db.read(lambda cur: _page(cur, query or WorklistQuery()))
+
+
+def neighbour_case(
+    db: Database, case_id: str, query: WorklistQuery | None = None, step: int = 1
+) -> str | None:
+    """The case ``step`` places after (negative: before) ``case_id`` in the worklist's order, or None."""
+    return db.read(lambda cur: _neighbour(cur, query or WorklistQuery(), case_id, step))
+
+
+def case_status(db: Database, case_id: str) -> CaseStatus:
+    row = db.read(
+        lambda cur: cur.execute("SELECT status FROM case_summary WHERE case_id = ?", [case_id]).fetchone()
+    )
+    if row is None:
+        raise UnknownCaseError(case_id)
+    status: CaseStatus = row[0]
+    return status
+
 
 # Sort keys, as (expression, direction); the last key is unique, so the order is total.
 _SORT_KEYS: dict[WorklistSort, tuple[tuple[str, str], ...]] = {
@@ -43,10 +67,13 @@ def _keys(sort: WorklistSort) -> str:
     return ", ".join(f"{expr} AS k{i}" for i, (expr, _) in enumerate(_SORT_KEYS[sort]))
 
 
+_FLAG_COUNTS = ", ".join(f"'{flag_type}': s.{column}" for flag_type, column in FLAG_COLUMNS.items())
+# WorklistRow's fields, by name.
 _COLUMNS = (
     "s.case_id, s.image_id, s.source, s.view, s.is_phantom, s.status, s.latest_run_id, s.audited_at, "
-    "s.n_flags, s.n_urgent, s.n_missing, s.n_laterality, s.n_unsupported, s.n_decided, s.labels, "
-    "s.reviewers, s.last_decision_at"
+    f"s.n_flags, {{{_FLAG_COUNTS}}} AS flag_counts, s.n_decided, s.labels, "
+    "CASE WHEN s.reviewer_key = '' THEN [] "
+    "ELSE string_split(trim(s.reviewer_key, chr(31)), chr(31)) END AS reviewers, s.last_decision_at"
 )
 
 
@@ -57,16 +84,16 @@ def _filters(query: WorklistQuery, *, with_status: bool) -> tuple[str, list[Any]
         clauses.append("status = ?")
         params.append(query.status)
     if query.label is not None:
-        clauses.append("list_contains(labels, ?)")
-        params.append(query.label)
+        clauses.append("label_mask & ? <> 0")
+        params.append(LABEL_BITS[query.label])
     if query.flag_type is not None:
-        clauses.append(f"{_FLAG_COLUMNS[query.flag_type]} > 0")  # column name from a constant table
+        clauses.append(f"{FLAG_COLUMNS[query.flag_type]} > 0")  # column name from a constant table
     if query.source is not None:
         clauses.append("source = ?")
         params.append(query.source)
     if query.reviewer is not None:
-        clauses.append("list_contains(reviewers, ?)")
-        params.append(query.reviewer)
+        clauses.append("contains(reviewer_key, ?)")
+        params.append(reviewer_token(query.reviewer))
     if query.phantoms is not None:
         clauses.append("is_phantom = ?")
         params.append(query.phantoms)
@@ -76,79 +103,58 @@ def _filters(query: WorklistQuery, *, with_status: bool) -> tuple[str, list[Any]
     return " AND ".join(clauses), params
 
 
-def run_worklist_query(cur: duckdb.DuckDBPyConnection, query: WorklistQuery) -> WorklistPage:
+def _page(cur: duckdb.DuckDBPyConnection, query: WorklistQuery) -> WorklistPage:
     where, params = _filters(query, with_status=True)
-    # Sort only the keys, then fetch the page's 50 rows whole (late materialization).
-    rows = cur.execute(
+    rows = fetch_records(
+        cur,
         f"""
         WITH page AS (
-            SELECT case_id, {_keys(query.sort)} FROM case_summary WHERE {where}
+            SELECT rowid AS row_id, {_keys(query.sort)} FROM case_summary WHERE {where}
             ORDER BY {_order(query.sort, aliased=False)} LIMIT ? OFFSET ?
         )
-        SELECT {_COLUMNS} FROM page JOIN case_summary s USING (case_id)
+        SELECT {_COLUMNS} FROM page JOIN case_summary s ON s.rowid = page.row_id
         ORDER BY {_order(query.sort, aliased=True)}
         """,
         [*params, query.page_size, query.page * query.page_size],
-    ).fetchall()
+        WorklistRow,
+    )
 
     base_where, base_params = _filters(query, with_status=False)
     status_cond = "true" if query.status is None else "status = ?"
     status_params: list[Any] = [] if query.status is None else [query.status]
     sums = ", ".join(
-        f"coalesce(sum({column}) FILTER (WHERE {status_cond}), 0)" for column in _FLAG_COLUMNS.values()
+        f'coalesce(sum({column}) FILTER (WHERE {status_cond}), 0) AS "{flag_type}"'
+        for flag_type, column in FLAG_COLUMNS.items()
     )
-    aggregate = cur.execute(
+    (counts,) = fetch_rows(
+        cur,
         f"""
-        SELECT count(*),
-               count(*) FILTER (WHERE status = 'not_audited'),
-               count(*) FILTER (WHERE status = 'audited'),
-               count(*) FILTER (WHERE status = 'reviewed'),
-               count(*) FILTER (WHERE {status_cond}),
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE status = 'not_audited') AS not_audited,
+               count(*) FILTER (WHERE status = 'audited') AS audited,
+               count(*) FILTER (WHERE status = 'reviewed') AS reviewed,
+               count(*) FILTER (WHERE {status_cond}) AS matching,
                {sums}
         FROM case_summary WHERE {base_where}
         """,
-        [*status_params, *([*status_params] * len(_FLAG_COLUMNS)), *base_params],
-    ).fetchone()
-    assert aggregate is not None  # an aggregate without GROUP BY always returns one row
-    progress = Progress(
-        total=int(aggregate[0]),
-        not_audited=int(aggregate[1]),
-        audited=int(aggregate[2]),
-        reviewed=int(aggregate[3]),
-    )
-    flag_counts = {flag_type: int(aggregate[5 + i]) for i, flag_type in enumerate(FLAG_TYPES)}
+        [*status_params, *([*status_params] * len(FLAG_COLUMNS)), *base_params],
+    )  # an aggregate without GROUP BY always returns one row
     return WorklistPage(
-        rows=tuple(_row(r) for r in rows),
-        total=int(aggregate[4]),
+        rows=tuple(rows),
+        total=counts["matching"],
         page=query.page,
         page_size=query.page_size,
-        flag_counts=flag_counts,
-        progress=progress,
+        flag_counts={flag_type: int(counts[flag_type]) for flag_type in FLAG_TYPES},
+        progress=Progress(
+            total=counts["total"],
+            not_audited=counts["not_audited"],
+            audited=counts["audited"],
+            reviewed=counts["reviewed"],
+        ),
     )
 
 
-def _row(r: tuple[Any, ...]) -> WorklistRow:
-    status: CaseStatus = r[5]
-    return WorklistRow(
-        case_id=r[0],
-        image_id=r[1],
-        source=r[2],
-        view=r[3],
-        is_phantom=r[4],
-        status=status,
-        latest_run_id=r[6],
-        audited_at=r[7],
-        n_flags=r[8],
-        flag_counts={"URGENT": r[9], "MISSING": r[10], "LATERALITY": r[11], "UNSUPPORTED": r[12]},
-        n_decided=r[13],
-        labels=tuple(r[14] or ()),
-        reviewers=tuple(r[15] or ()),
-        last_decision_at=r[16],
-    )
-
-
-def neighbour(cur: duckdb.DuckDBPyConnection, query: WorklistQuery, case_id: str, step: int) -> str | None:
-    """The case ``step`` places from ``case_id`` in the filtered, sorted worklist (None past either end)."""
+def _neighbour(cur: duckdb.DuckDBPyConnection, query: WorklistQuery, case_id: str, step: int) -> str | None:
     where, params = _filters(query, with_status=True)
     row = cur.execute(
         f"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from audit import DISCLAIMER
-from data.store import resolve_db_path
+from data.connection import resolve_db_path
 from workstation import session
 
 st.set_page_config(page_title="CXR Draft Auditor", page_icon=":material/radiology:", layout="wide")

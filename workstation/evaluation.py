@@ -16,59 +16,33 @@ import pandas as pd
 
 from audit.metrics import ratio
 from data.records import REASON_CODE_NAMES, ComparisonRecord
+from data.review_stats import (
+    AcceptanceKey,
+    acceptance_counts,
+    agreement_counts,
+    backend_counts,
+    dismissal_counts,
+    reviewer_pairs,
+)
 from data.store import Store
 from finetune.comparison import Value
 from finetune.comparison_report import figure_text
-
-_CURRENT = """
-    SELECT d.flag_id, d.reviewer, d.decision, d.reason_code, f.type AS flag_type, f.label,
-           r.grounder, r.parser
-    FROM decisions d
-    JOIN flags f ON f.flag_id = d.flag_id
-    JOIN audit_runs r ON r.run_id = d.run_id
-    QUALIFY row_number() OVER (PARTITION BY d.flag_id, d.reviewer ORDER BY d.decision_id DESC) = 1
-"""
 
 
 def _rate(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:
     return frame[numerator] / frame[denominator].where(frame[denominator] > 0)
 
 
-def acceptance(store: Store, by: str) -> pd.DataFrame:
+def acceptance(store: Store, by: AcceptanceKey) -> pd.DataFrame:
     """Per ``flag_type`` or ``label``: flags in the latest audits, decisions, accepted, dismissed, rate."""
-    if by not in ("flag_type", "label"):
-        raise ValueError(f"acceptance is grouped by flag_type or label, not {by!r}")
-    column = "type" if by == "flag_type" else "label"
-    frame = store.query_df(
-        f"""
-        WITH cur AS ({_CURRENT}),
-        latest AS (
-            SELECT f.{column} AS key, count(*) AS flags FROM flags f
-            JOIN case_summary s ON s.latest_run_id = f.run_id GROUP BY 1
-        ),
-        dec AS (
-            SELECT {by} AS key, count(*) AS decisions,
-                   count(*) FILTER (WHERE decision = 'accept') AS accepted,
-                   count(*) FILTER (WHERE decision = 'dismiss') AS dismissed
-            FROM cur GROUP BY 1
-        )
-        SELECT coalesce(latest.key, dec.key) AS {by}, coalesce(latest.flags, 0) AS latest_flags,
-               coalesce(dec.decisions, 0) AS decisions, coalesce(dec.accepted, 0) AS accepted,
-               coalesce(dec.dismissed, 0) AS dismissed
-        FROM latest FULL OUTER JOIN dec ON latest.key = dec.key
-        ORDER BY 1
-        """
-    )
+    frame = acceptance_counts(store, by)
     frame["acceptance_rate"] = _rate(frame, "accepted", "decisions")
     return frame
 
 
 def dismissal_reasons(store: Store) -> pd.DataFrame:
     """Current dismissals per reason code (``no reason given`` counted, not dropped)."""
-    frame = store.query_df(
-        f"SELECT coalesce(reason_code, '') AS reason_code, count(*) AS dismissals FROM ({_CURRENT}) "
-        "WHERE decision = 'dismiss' GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
+    frame = dismissal_counts(store)
     frame["reason"] = [REASON_CODE_NAMES.get(code, "no reason given") for code in frame["reason_code"]]  # type: ignore[call-overload]
     return frame[["reason", "dismissals"]]
 
@@ -97,27 +71,8 @@ def _kappa(both_accept: int, both_dismiss: int, a_accepts: int, b_accepts: int, 
 
 
 def agreement(store: Store) -> Agreement:
-    summary = store.query_df(
-        f"""
-        SELECT count(*) AS flags, count(*) FILTER (WHERE n_decisions = 1) AS agree FROM (
-            SELECT flag_id, count(DISTINCT decision) AS n_decisions FROM ({_CURRENT})
-            GROUP BY flag_id HAVING count(*) >= 2
-        )
-        """
-    )
-    pairs = store.query_df(
-        f"""
-        WITH cur AS ({_CURRENT})
-        SELECT a.reviewer AS reviewer_a, b.reviewer AS reviewer_b, count(*) AS shared_flags,
-               count(*) FILTER (WHERE a.decision = b.decision) AS agreed,
-               count(*) FILTER (WHERE a.decision = 'accept' AND b.decision = 'accept') AS both_accept,
-               count(*) FILTER (WHERE a.decision = 'dismiss' AND b.decision = 'dismiss') AS both_dismiss,
-               count(*) FILTER (WHERE a.decision = 'accept') AS a_accepts,
-               count(*) FILTER (WHERE b.decision = 'accept') AS b_accepts
-        FROM cur a JOIN cur b ON a.flag_id = b.flag_id AND a.reviewer < b.reviewer
-        GROUP BY 1, 2 ORDER BY 1, 2
-        """
-    )
+    counts = agreement_counts(store)
+    pairs = reviewer_pairs(store)
     pairs["agreement"] = _rate(pairs, "agreed", "shared_flags")
     pairs["kappa"] = [
         _kappa(
@@ -125,44 +80,16 @@ def agreement(store: Store) -> Agreement:
         )
         for r in pairs.itertuples()
     ]
-    row = summary.iloc[0]
     return Agreement(
-        flags_with_several_reviewers=int(row["flags"]),
-        flags_all_agree=int(row["agree"] or 0),
+        flags_with_several_reviewers=counts.flags_with_several_reviewers,
+        flags_all_agree=counts.flags_all_agree,
         pairs=pairs[["reviewer_a", "reviewer_b", "shared_flags", "agreed", "agreement", "kappa"]],
     )
 
 
 def backends(store: Store) -> pd.DataFrame:
     """Per (grounder, parser): runs, modes, parse and grounding outcomes, flags, decisions, acceptance."""
-    frame = store.query_df(
-        f"""
-        WITH runs AS (
-            SELECT coalesce(grounder, '?') AS grounder, coalesce(parser, '?') AS parser, count(*) AS runs,
-                   count(*) FILTER (WHERE mode = 'full') AS full_audits,
-                   count(*) FILTER (WHERE mode = 'image_only') AS image_only,
-                   count(*) FILTER (WHERE mode = 'draft_only') AS draft_only,
-                   count(*) FILTER (WHERE draft_outcome = 'failed') AS failed_parses,
-                   count(*) FILTER (WHERE draft_outcome = 'recovered') AS recovered_parses,
-                   count(*) FILTER (WHERE image_outcome = 'failed') AS failed_groundings,
-                   count(*) FILTER (WHERE image_outcome = 'recovered') AS recovered_groundings
-            FROM audit_runs GROUP BY 1, 2
-        ),
-        fl AS (
-            SELECT coalesce(r.grounder, '?') AS grounder, coalesce(r.parser, '?') AS parser, count(*) AS flags
-            FROM flags f JOIN audit_runs r ON r.run_id = f.run_id GROUP BY 1, 2
-        ),
-        dec AS (
-            SELECT coalesce(grounder, '?') AS grounder, coalesce(parser, '?') AS parser,
-                   count(*) AS decisions, count(*) FILTER (WHERE decision = 'accept') AS accepted
-            FROM ({_CURRENT}) GROUP BY 1, 2
-        )
-        SELECT runs.*, coalesce(fl.flags, 0) AS flags, coalesce(dec.decisions, 0) AS decisions,
-               coalesce(dec.accepted, 0) AS accepted
-        FROM runs LEFT JOIN fl USING (grounder, parser) LEFT JOIN dec USING (grounder, parser)
-        ORDER BY runs DESC, grounder, parser
-        """
-    )
+    frame = backend_counts(store)
     frame["acceptance_rate"] = _rate(frame, "accepted", "decisions")
     return frame
 
@@ -181,7 +108,7 @@ def eval_run_rows(store: Store) -> list[dict[str, Any]]:
             "failed": run.n_failed,
             "note": run.note or "",
         }
-        for run in store.eval_runs()
+        for run in store.eval_runs.newest_first()
     ]
 
 

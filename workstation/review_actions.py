@@ -93,7 +93,7 @@ def save_drawn(case_id: str, box: Box, run_id: int | None) -> None:
 def mark_reviewed(case_id: str, reviewer: str) -> None:
     """A case without flags: the reviewer has looked and marks it reviewed."""
     try:
-        ui.store().mark_case_reviewed(case_id, reviewer)
+        ui.store().decisions.mark_case_reviewed(case_id, reviewer)
     except HANDLED as error:
         _fail(error)
         return

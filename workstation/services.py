@@ -26,6 +26,7 @@ from data.records import (
     WorklistQuery,
 )
 from data.store import Store
+from data.worklist import neighbour_case, worklist_page
 from models.registry import get_grounder, get_parser, names
 from models.settings import compare_policy
 from workstation.review_view import ReviewContext, draft_view, finding_rows, flag_cards, run_summary
@@ -57,12 +58,12 @@ def audit_and_save(
     policy: ComparePolicy | None = None,
 ) -> StoredAudit:
     """Audit a case's draft (its default draft unless ``draft_id``) and store the run."""
-    case = store.audit_case(case_id, draft_id)
+    case = store.cases.audit_case(case_id, draft_id)
     if draft_id is None:
-        default = store.default_draft(case_id)
+        default = store.drafts.default(case_id)
         draft_id = default.draft_id if default is not None else None
     report = run_audit(case, grounder, parser, policy or compare_policy())
-    saved = store.save_audit_run(
+    saved = store.audits.save(
         case_id,
         report,
         draft_id=draft_id,
@@ -79,7 +80,7 @@ def audit_and_save(
         saved.run_id,
         len(saved.flag_ids),
     )
-    return store.get_audit(saved.run_id)
+    return store.audits.get(saved.run_id)
 
 
 def ensure_audited(store: Store, case_id: str, backends: Backends | None = None) -> tuple[StoredAudit, bool]:
@@ -87,7 +88,7 @@ def ensure_audited(store: Store, case_id: str, backends: Backends | None = None)
 
     Returns the audit and whether it was made just now.
     """
-    stored = store.latest_audit(case_id)
+    stored = store.audits.latest(case_id)
     if stored is not None:
         return stored, False
     backends = backends or Backends()
@@ -102,9 +103,9 @@ def review_context(
 ) -> ReviewContext:
     """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
     audited is audited first (``ensure_audited``)."""
-    case = store.get_case(case_id)
+    case = store.cases.get(case_id)
     stored, fresh = ensure_audited(store, case_id, backends)
-    decisions = store.current_decisions(run_id=stored.run_id)
+    decisions = store.decisions.current(run_id=stored.run_id)
     report = stored.report
     return ReviewContext(
         case=case,
@@ -112,8 +113,8 @@ def review_context(
         audit=stored,
         audited_now=fresh,
         cards=tuple(flag_cards(stored, decisions, reviewer)),
-        references=tuple(store.reference_findings(case_id)),
-        drawn=tuple(store.reviewer_findings(case_id)),
+        references=tuple(store.cases.reference_findings(case_id)),
+        drawn=tuple(store.reviewer_findings.for_case(case_id)),
         summary=run_summary(report),
         draft=draft_view(report.draft),
         findings=finding_rows(report.image.findings if report.image else ()),
@@ -132,13 +133,13 @@ def decide(
     note: str | None = None,
 ) -> DecisionRecord:
     """Record one reviewer's accept/dismiss on a flag (append-only; the newest counts)."""
-    return store.record_decision(flag_id, reviewer, decision, reason_code=reason_code, note=note)
+    return store.decisions.record(flag_id, reviewer, decision, reason_code=reason_code, note=note)
 
 
 def add_missed_finding(
     store: Store, case_id: str, reviewer: str, label: str, box: Box, *, note: str | None, run_id: int | None
 ) -> ReviewerFinding:
-    return store.add_reviewer_finding(
+    return store.reviewer_findings.add(
         case_id, reviewer, label, box, note=(note or "").strip() or None, run_id=run_id
     )
 
@@ -175,13 +176,13 @@ def worklist_rows(page: WorklistPage) -> list[dict[str, Any]]:
 def first_case(store: Store, query: WorklistQuery | None = None) -> str | None:
     """The first case of the worklist (in its order), or None when it is empty."""
     base = query or WorklistQuery()
-    page = store.worklist(base.model_copy(update={"page": 0, "page_size": 1}))
+    page = worklist_page(store, base.model_copy(update={"page": 0, "page_size": 1}))
     return page.rows[0].case_id if page.rows else None
 
 
 def neighbour(store: Store, case_id: str, step: int, query: WorklistQuery | None = None) -> str | None:
     """The case ``step`` places away in the worklist's order (None past either end)."""
-    return store.neighbour_case(case_id, query, step)
+    return neighbour_case(store, case_id, query, step)
 
 
 ANY = "any"
@@ -216,15 +217,6 @@ def worklist_query(
             "page_size": page_size,
         }
     )
-
-
-def known_reviewers(store: Store) -> list[str]:
-    """Everyone who has decided a flag, drawn a box or written a student draft, sorted."""
-    frame = store.query_df(
-        "SELECT DISTINCT reviewer FROM decisions UNION SELECT DISTINCT reviewer FROM reviewer_findings "
-        "UNION SELECT DISTINCT author FROM drafts WHERE kind = 'student' AND author IS NOT NULL ORDER BY 1"
-    )
-    return [str(name) for name in frame.iloc[:, 0].tolist()]
 
 
 def audit_not_audited(

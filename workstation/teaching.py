@@ -37,14 +37,14 @@ def submit(store: Store, case_id: str, student: str, text: str) -> DraftRecord:
         raise DraftRejectedError(
             f"{problem[0].upper()}{problem[1:]}; write your impression and submit again."
         )
-    draft_id = store.add_draft(case_id, text.strip(), kind="student", author=student)
-    return store.get_draft(draft_id)
+    draft_id = store.drafts.add(case_id, text.strip(), kind="student", author=student)
+    return store.drafts.get(draft_id)
 
 
 def audit_student_draft(store: Store, draft: DraftRecord, backends: Backends | None = None) -> StudentAudit:
     """The student's draft audited against the case's reference findings."""
     backends = backends or Backends()
-    case = store.audit_case(draft.case_id, draft.draft_id)
+    case = store.cases.audit_case(draft.case_id, draft.draft_id)
     report = run_audit(
         case, backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER), compare_policy()
     )
@@ -53,4 +53,4 @@ def audit_student_draft(store: Store, draft: DraftRecord, backends: Backends | N
 
 def student_drafts(store: Store, case_id: str, student: str) -> list[DraftRecord]:
     """The student's earlier impressions of this case, newest first."""
-    return list(reversed(store.drafts(case_id, kind="student", author=student)))
+    return list(reversed(store.drafts.for_case(case_id, kind="student", author=student)))

@@ -17,7 +17,8 @@ import streamlit as st
 
 from audit import DISCLAIMER
 from audit.protocols import DraftParser, Grounder
-from data.store import Store, resolve_db_path
+from data.connection import resolve_db_path
+from data.store import Store
 from models.registry import get_grounder, get_parser
 from workstation import session
 from workstation.messages import HANDLED, describe

@@ -252,7 +252,7 @@ class BatchWriter:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        existing = self.store.case_sources([i.case.case_id for i in batch])
+        existing = self.store.cases.sources_of([i.case.case_id for i in batch])
         keep: list[CaseImport] = []
         for item in batch:
             previous = existing.get(item.case.case_id)
@@ -265,7 +265,7 @@ class BatchWriter:
                 self.summary.imported += 1
             else:
                 self.summary.updated += 1
-        self.store.upsert_cases(keep)
+        self.store.cases.upsert_many(keep)
 
     def _uncount(self, findings: Sequence[ReferenceFinding]) -> None:
         for finding in findings:

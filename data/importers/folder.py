@@ -211,10 +211,10 @@ def _add_drafts(
             summary.skip("empty draft", case_id)
             continue
         author = (row.get("author") or "").strip() or None
-        existing = store.drafts(case_id, kind=kind)  # type: ignore[arg-type]
+        existing = store.drafts.for_case(case_id, kind=kind)  # type: ignore[arg-type]
         if any(d.text == text and d.author == author for d in existing):
             continue
-        store.add_draft(case_id, text, kind=kind, author=author)  # type: ignore[arg-type]
+        store.drafts.add(case_id, text, kind=kind, author=author)  # type: ignore[arg-type]
         summary.drafts_added += 1
 
 

@@ -55,7 +55,7 @@ def ptx_report() -> AuditReport:
 def add_case(
     store: Store, case_id: str, *, source: str = "nih", findings: tuple[ReferenceFinding, ...] = ()
 ) -> None:
-    store.upsert_case(
+    store.cases.upsert(
         CaseRecord(case_id=case_id, image_id=f"{case_id}.png", source=source, width=512, height=512), findings
     )
 
@@ -85,7 +85,7 @@ def audited(store: Store) -> tuple[Store, tuple[int, ...]]:
         "ptx",
         findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
     )
-    saved = store.save_audit_run("ptx", ptx_report(), grounder_version="1", parser_version="2")
+    saved = store.audits.save("ptx", ptx_report(), grounder_version="1", parser_version="2")
     return store, saved.flag_ids
 
 

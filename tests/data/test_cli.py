@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data.connection import ENV_DB
 from data.records import WorklistQuery
-from data.store import ENV_DB, Store
+from data.store import Store
+from data.worklist import worklist_page
 from tests.data.conftest import write_png
 from workstation.cli.main import main
 
@@ -38,9 +40,9 @@ def test_demo_audits_its_cases_so_the_worklist_shows_flags_at_once(
     code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20")
     assert code == 0 and "audited 20 case(s) with the reference grounder and the rules parser" in out
     with Store.open(db) as store:
-        page = store.worklist(WorklistQuery(status="not_audited"))
+        page = worklist_page(store, WorklistQuery(status="not_audited"))
         assert page.total == 0
-        assert store.worklist().total == 20
+        assert worklist_page(store).total == 20
 
 
 def test_demo_can_leave_its_cases_not_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,7 +50,7 @@ def test_demo_can_leave_its_cases_not_audited(tmp_path: Path, capsys: pytest.Cap
     code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20", "--no-audit")
     assert code == 0 and "audited" not in out
     with Store.open(db) as store:
-        assert store.worklist(WorklistQuery(status="not_audited")).total == 20
+        assert worklist_page(store, WorklistQuery(status="not_audited")).total == 20
 
 
 def test_the_database_can_come_from_the_environment(

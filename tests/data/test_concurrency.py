@@ -22,6 +22,7 @@ import pytest
 
 from data.errors import DatabaseLockedError
 from data.store import Store
+from data.worklist import worklist_page
 from tests.data.conftest import add_case, ptx_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def run_python(code: str, *args: str, timeout: float = 60) -> subprocess.Complet
 def test_two_threads_deciding_flags_of_one_case_at_once_lose_nothing(db_path: Path) -> None:
     with Store.open(db_path) as store:
         add_case(store, "ptx")
-        urgent, missing = store.save_audit_run("ptx", ptx_report()).flag_ids
+        urgent, missing = store.audits.save("ptx", ptx_report()).flag_ids
         errors: list[BaseException] = []
         start = threading.Barrier(2)
 
@@ -49,7 +50,7 @@ def test_two_threads_deciding_flags_of_one_case_at_once_lose_nothing(db_path: Pa
             try:
                 start.wait()
                 for _ in range(15):
-                    store.record_decision(flag_id, reviewer, "accept")
+                    store.decisions.record(flag_id, reviewer, "accept")
             except BaseException as error:  # collected and asserted on below
                 errors.append(error)
 
@@ -63,9 +64,9 @@ def test_two_threads_deciding_flags_of_one_case_at_once_lose_nothing(db_path: Pa
             thread.join()
 
         assert errors == []
-        assert len(store.decision_history(urgent)) == 15
-        assert len(store.decision_history(missing)) == 15
-        row = store.worklist().rows[0]
+        assert len(store.decisions.history(urgent)) == 15
+        assert len(store.decisions.history(missing)) == 15
+        row = worklist_page(store).rows[0]
         assert (row.status, row.n_decided, row.reviewers) == ("reviewed", 2, ("amy", "bob"))
 
 
@@ -128,14 +129,14 @@ def test_a_store_that_releases_when_idle_lets_another_process_in(db_path: Path) 
             from data.store import Store
             from data.records import CaseRecord
             with Store.open(sys.argv[1], idle_release_s=0, lock_timeout_s=20) as other:
-                other.upsert_case(CaseRecord(case_id="theirs", image_id="t.png", source="folder"))
+                other.cases.upsert(CaseRecord(case_id="theirs", image_id="t.png", source="folder"))
             print("written")
             """,
             str(db_path),
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "written"
-        assert sorted(c.case_id for c in store.cases()) == ["mine", "theirs"]
+        assert sorted(c.case_id for c in store.cases.where()) == ["mine", "theirs"]
 
 
 def test_waiting_for_a_locked_file_gives_up_with_the_typed_error(db_path: Path) -> None:
@@ -172,10 +173,10 @@ store = Store.open(sys.argv[1])
 add_case(store, "ptx")
 print("ready", flush=True)
 for i in range(100000):
-    saved = store.save_audit_run("ptx", ptx_report())
+    saved = store.audits.save("ptx", ptx_report())
     print("run", saved.run_id, flush=True)
     for flag_id in saved.flag_ids:
-        decision = store.record_decision(flag_id, "amy", "accept", note=f"note {i}")
+        decision = store.decisions.record(flag_id, "amy", "accept", note=f"note {i}")
         print("decision", decision.decision_id, flush=True)
 """
 
@@ -211,4 +212,4 @@ def test_a_process_killed_mid_batch_keeps_every_committed_write_and_no_partial_o
     assert len(decisions - committed["decision"]) <= 1  # at most the one committed as the kill landed
     assert incomplete == (0,)
     with Store.open(db_path) as store:  # the file opens cleanly afterwards
-        assert store.count_cases() == 1
+        assert store.cases.count() == 1

@@ -31,13 +31,13 @@ def demo(demo_db: Path) -> Store:
 
 
 def test_the_demo_has_between_20_and_40_phantom_cases_each_marked_synthetic(demo: Store) -> None:
-    cases = demo.cases()
+    cases = demo.cases.where()
     assert MIN_CASES <= len(cases) <= MAX_CASES
     assert all(c.is_phantom and c.source == "demo" and c.metadata["synthetic_phantom"] is True for c in cases)
 
 
 def test_every_phantom_image_loads_and_carries_its_mark(demo: Store) -> None:
-    for case in demo.cases():
+    for case in demo.cases.where():
         assert case.image_path is not None and Path(case.image_path).parent.name == "phantoms"
         pixels = load_image(case.image_path).pixels
         assert pixels.shape == (case.height, case.width)
@@ -46,9 +46,9 @@ def test_every_phantom_image_loads_and_carries_its_mark(demo: Store) -> None:
 
 def test_drafts_are_faithful_or_have_exactly_one_omission_or_over_call(demo: Store) -> None:
     styles = {}
-    for case in demo.cases():
-        (draft,) = demo.drafts(case.case_id)
-        present = {f.label for f in demo.reference_findings(case.case_id)}
+    for case in demo.cases.where():
+        (draft,) = demo.drafts.for_case(case.case_id)
+        present = {f.label for f in demo.cases.reference_findings(case.case_id)}
         expected = draft.expected_flags or ()
         discrepancies = [f for f in expected if f.type in ("MISSING", "UNSUPPORTED")]
         styles[case.case_id] = draft.corruption
@@ -76,7 +76,7 @@ def test_seeding_again_is_idempotent(demo_db: Path) -> None:
 
 def test_if_empty_leaves_a_database_with_cases_alone_and_redraws_missing_images(demo_db: Path) -> None:
     with Store.open(demo_db) as store:
-        first = store.cases()[0]
+        first = store.cases.where()[0]
         assert first.image_path is not None
         original = Path(first.image_path).read_bytes()
         Path(first.image_path).unlink()
@@ -95,9 +95,9 @@ def test_the_same_seed_draws_the_same_worklist_byte_for_byte(tmp_path: Path) -> 
                     (
                         c.case_id,
                         hashlib.sha256(Path(c.image_path or "").read_bytes()).hexdigest(),
-                        store.drafts(c.case_id)[0].text,
+                        store.drafts.for_case(c.case_id)[0].text,
                     )
-                    for c in store.cases()
+                    for c in store.cases.where()
                 ]
             )
     assert digests[0] == digests[1]

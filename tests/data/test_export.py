@@ -12,7 +12,7 @@ import pytest
 
 from audit.schema import Box
 from data.errors import ExportError
-from data.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, write_export
+from data.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, export_frame, write_export
 from data.store import Store
 
 
@@ -28,10 +28,10 @@ def read_back(path: Path, fmt: str) -> pd.DataFrame:
 @pytest.fixture
 def decided(audited: tuple[Store, tuple[int, ...]]) -> Store:
     store, (urgent, missing) = audited
-    store.record_decision(urgent, "amy", "accept")
-    store.record_decision(urgent, "amy", "dismiss", reason_code="clinically_insignificant", note="old scar")
-    store.record_decision(missing, "bob", "accept")
-    store.add_reviewer_finding(
+    store.decisions.record(urgent, "amy", "accept")
+    store.decisions.record(urgent, "amy", "dismiss", reason_code="clinically_insignificant", note="old scar")
+    store.decisions.record(missing, "bob", "accept")
+    store.reviewer_findings.add(
         "ptx", "amy", "nodule_mass", Box(x0=0.5, y0=0.5, x1=0.6, y1=0.6), note="missed"
     )
     return store
@@ -98,6 +98,6 @@ def test_an_unknown_format_is_a_typed_error(decided: Store, tmp_path: Path) -> N
         write_export(decided, "xlsx", tmp_path / "x.xlsx")  # type: ignore[arg-type]
 
 
-def test_the_store_offers_the_export_as_a_dataframe(decided: Store) -> None:
-    frame = decided.export_decisions()
+def test_the_export_is_offered_as_a_dataframe(decided: Store) -> None:
+    frame = export_frame(decided)
     assert len(frame) == 4 and list(frame.columns) == list(EXPORT_COLUMNS)

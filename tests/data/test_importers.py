@@ -55,7 +55,7 @@ def test_nih_boxes_are_scaled_from_the_1024_space_to_the_image(
     store: Store, nih_folder: Path, nih_bbox_list: Path
 ) -> None:
     summary = import_nih(store, nih_folder, nih_bbox_list)
-    (ptx,) = store.reference_findings("00000001_000")
+    (ptx,) = store.cases.reference_findings("00000001_000")
     assert (
         ptx.label == "pneumothorax" and ptx.source == "reference:NIH" and ptx.source_label == "Pneumothorax"
     )
@@ -63,7 +63,7 @@ def test_nih_boxes_are_scaled_from_the_1024_space_to_the_image(
         ptx.box is not None
         and iou(ptx.box, Box(x0=100 / 1024, y0=200 / 1024, x1=400 / 1024, y1=300 / 1024)) > 0.999
     )
-    assert store.get_case("00000001_000").image_size == (512, 512)
+    assert store.cases.get("00000001_000").image_size == (512, 512)
     assert (summary.imported, summary.updated, summary.findings) == (3, 0, 2)
     assert summary.dropped_labels == {"Atelectasis": 1}
     assert summary.skipped == {
@@ -90,7 +90,7 @@ def test_the_shared_box_file_keeps_each_rows_source(store: Store, nih_folder: Pa
         "00000001_000.png,Diffuse Nodule,1,1,5,5,1024,1024,ChestX-Det (Deepwise) file 1.png,512,512,\n"
     )
     summary = import_nih(store, nih_folder, boxes)
-    found = {(f.label, f.source): f.box for f in store.reference_findings("00000001_000")}
+    found = {(f.label, f.source): f.box for f in store.cases.reference_findings("00000001_000")}
     assert set(found) == {("pleural_effusion", "reference:NIH"), ("lung_opacity", "reference:ChestX-Det")}
     assert found[("lung_opacity", "reference:ChestX-Det")] == Box(x0=0.5, y0=0.5, x1=0.75, y1=0.75)
     assert summary.dropped_labels == {"Diffuse Nodule": 1}
@@ -106,7 +106,7 @@ def test_nih_labels_give_view_and_image_labels_but_no_patient_data(
         "00000001_000.png,Pneumothorax|Atelectasis,0,1,57,M,AP\n"
     )
     import_nih(store, nih_folder, nih_bbox_list, labels)
-    case = store.get_case("00000001_000")
+    case = store.cases.get("00000001_000")
     assert case.view == "AP"
     assert case.metadata["image_labels"] == ["pneumothorax"]
     assert case.metadata["image_labels_dropped"] == ["Atelectasis"]
@@ -118,7 +118,7 @@ def test_an_unknown_box_file_is_a_typed_error(store: Store, nih_folder: Path, tm
     boxes.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(ImportFormatError, match="not a known box file"):
         import_nih(store, nih_folder, boxes)
-    assert store.count_cases() == 0
+    assert store.cases.count() == 0
 
 
 def test_torchxrayvision_data_is_found_without_importing_it(
@@ -150,10 +150,10 @@ def test_vindr_keeps_one_finding_per_reader(store: Store, tmp_path: Path) -> Non
         "abc123,No finding,14,R10,,,,\n"
     )
     summary = import_vindr(store, folder, train)
-    found = sorted((f.label, f.reader, f.box is not None) for f in store.reference_findings("abc123"))
+    found = sorted((f.label, f.reader, f.box is not None) for f in store.cases.reference_findings("abc123"))
     assert found == [("no_finding", "R10", False), ("nodule_mass", "R8", True), ("nodule_mass", "R9", True)]
     assert summary.dropped_labels == {"Aortic enlargement": 1}
-    (first,) = [f for f in store.reference_findings("abc123") if f.reader == "R8"]
+    (first,) = [f for f in store.cases.reference_findings("abc123") if f.reader == "R8"]
     assert first.box == Box(x0=0.1, y0=0.1, x1=0.3, y1=0.2)
     assert import_vindr(store, folder, train).updated == 1
 
@@ -169,7 +169,7 @@ class TestFolder:
     def test_images_anywhere_under_the_folder_become_cases(self, store: Store, folder: Path) -> None:
         summary = import_folder(store, folder)
         assert summary.imported == 2
-        assert sorted(c.case_id for c in store.cases()) == ["a", "sub__b"]
+        assert sorted(c.case_id for c in store.cases.where()) == ["a", "sub__b"]
 
     def test_annotations_and_drafts_are_read_and_mapped(
         self, store: Store, folder: Path, tmp_path: Path
@@ -189,14 +189,14 @@ class TestFolder:
         drafts = tmp_path / "drafts.csv"
         drafts.write_text('image,text,author\na.png,"Small right effusion.",dr x\n')
         summary = import_folder(store, folder, annotations, drafts)
-        (effusion,) = store.reference_findings("a")
+        (effusion,) = store.cases.reference_findings("a")
         assert effusion.label == "pleural_effusion" and effusion.box == Box(x0=0, y0=0, x1=0.5, y1=0.5)
-        (nodule,) = store.reference_findings("sub__b")
+        (nodule,) = store.cases.reference_findings("sub__b")
         assert nodule.box == Box(x0=0.2, y0=0.1, x1=0.4, y1=0.3)
         assert summary.dropped_labels == {"calcification": 1}
-        assert [d.text for d in store.drafts("a")] == ["Small right effusion."]
+        assert [d.text for d in store.drafts.for_case("a")] == ["Small right effusion."]
         import_folder(store, folder, annotations, drafts)
-        assert len(store.drafts("a")) == 1  # the same draft is not added twice
+        assert len(store.drafts.for_case("a")) == 1  # the same draft is not added twice
 
     @pytest.mark.parametrize(
         "image",
@@ -211,7 +211,7 @@ class TestFolder:
         annotations.write_text(f"image,label\n{image},nodule\n")
         with pytest.raises(UnsafePathError, match="outside"):
             import_folder(store, folder, annotations)
-        assert store.count_cases() == 0
+        assert store.cases.count() == 0
 
     def test_a_symlink_out_of_the_folder_is_not_imported(
         self, store: Store, folder: Path, tmp_path: Path
@@ -219,7 +219,7 @@ class TestFolder:
         target = write_png(tmp_path / "secret.png", gradient())
         (folder / "link.png").symlink_to(target)
         import_folder(store, folder)
-        assert "link" not in {c.case_id for c in store.cases()}
+        assert "link" not in {c.case_id for c in store.cases.where()}
 
 
 @pytest.mark.requires_shared_data

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from audit.schema import Box, ExpectedFlag
+from data.connection import ENV_DB, MEMORY, resolve_db_path
 from data.errors import (
     NotADatabaseError,
     SchemaTooNewError,
@@ -18,7 +19,7 @@ from data.errors import (
 )
 from data.migrations import LATEST_VERSION
 from data.records import CaseImport, CaseRecord, ReferenceFinding
-from data.store import ENV_DB, MEMORY, Store, resolve_db_path
+from data.store import Store
 from tests.data.conftest import PTX_BOX, add_case, gradient, ptx_report, write_png
 
 
@@ -53,7 +54,7 @@ class TestOpening:
     def test_memory_stores_are_separate(self) -> None:
         with Store.open(MEMORY) as first, Store.open(MEMORY) as second:
             add_case(first, "only-here")
-            assert second.count_cases() == 0
+            assert second.cases.count() == 0
 
     def test_the_path_comes_from_the_argument_then_the_environment_then_the_user_folder(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -70,7 +71,7 @@ class TestOpening:
         store = Store.open(MEMORY)
         store.close()
         with pytest.raises(StoreError, match="closed"):
-            store.count_cases()
+            store.cases.count()
 
 
 class TestCases:
@@ -80,13 +81,13 @@ class TestCases:
             "c1",
             findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
         )
-        store.upsert_case(
+        store.cases.upsert(
             CaseRecord(case_id="c1", image_id="c1.png", source="nih", view="PA", width=512, height=512),
             [ReferenceFinding(label="nodule_mass", box=PTX_BOX, source="reference:NIH")],
         )
-        assert store.count_cases() == 1
-        assert store.get_case("c1").view == "PA"
-        assert [f.label for f in store.reference_findings("c1")] == ["nodule_mass"]
+        assert store.cases.count() == 1
+        assert store.cases.get("c1").view == "PA"
+        assert [f.label for f in store.cases.reference_findings("c1")] == ["nodule_mass"]
 
     def test_upsert_without_findings_keeps_the_stored_findings(self, store: Store) -> None:
         add_case(
@@ -94,8 +95,8 @@ class TestCases:
             "c1",
             findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
         )
-        store.upsert_case(CaseRecord(case_id="c1", image_id="c1.png", source="nih"))
-        assert len(store.reference_findings("c1")) == 1
+        store.cases.upsert(CaseRecord(case_id="c1", image_id="c1.png", source="nih"))
+        assert len(store.cases.reference_findings("c1")) == 1
 
     def test_findings_keep_their_source_reader_and_box(self, store: Store) -> None:
         finding = ReferenceFinding(
@@ -106,7 +107,7 @@ class TestCases:
             source_label="Pleural effusion",
         )
         add_case(store, "c1", findings=(finding,))
-        (stored,) = store.reference_findings("c1")
+        (stored,) = store.cases.reference_findings("c1")
         assert stored.model_copy(update={"finding_id": None}) == finding
         assert stored.to_image_finding().source == "reference:VinDr-CXR"
 
@@ -118,21 +119,21 @@ class TestCases:
     def test_the_same_case_id_twice_in_one_batch_is_refused(self, store: Store) -> None:
         case = CaseRecord(case_id="c1", image_id="c1.png", source="nih")
         with pytest.raises(StoreError, match="same case id twice"):
-            store.upsert_cases([CaseImport(case=case), CaseImport(case=case)])
-        assert store.count_cases() == 0
+            store.cases.upsert_many([CaseImport(case=case), CaseImport(case=case)])
+        assert store.cases.count() == 0
 
     def test_an_unknown_case_is_a_typed_error(self, store: Store) -> None:
         with pytest.raises(UnknownCaseError, match="no case 'nope'"):
-            store.get_case("nope")
+            store.cases.get("nope")
         with pytest.raises(UnknownCaseError):
-            store.add_draft("nope", "text")
+            store.drafts.add("nope", "text")
 
     def test_cases_can_be_listed_by_source_and_phantom_flag(self, store: Store) -> None:
         add_case(store, "a", source="nih")
-        store.upsert_case(CaseRecord(case_id="p", image_id="p.png", source="demo", is_phantom=True))
-        assert [c.case_id for c in store.cases(phantoms=True)] == ["p"]
-        assert [c.case_id for c in store.cases(source="nih")] == ["a"]
-        assert store.list_sources() == ["demo", "nih"]
+        store.cases.upsert(CaseRecord(case_id="p", image_id="p.png", source="demo", is_phantom=True))
+        assert [c.case_id for c in store.cases.where(phantoms=True)] == ["p"]
+        assert [c.case_id for c in store.cases.where(source="nih")] == ["a"]
+        assert store.cases.sources() == ["demo", "nih"]
         assert store.stats().phantoms == 1
 
 
@@ -140,7 +141,7 @@ class TestDrafts:
     def test_drafts_are_stored_with_kind_author_corruption_and_expected_flags(self, store: Store) -> None:
         add_case(store, "c1")
         expected = [ExpectedFlag(type="MISSING", label="pneumothorax")]
-        draft_id = store.add_draft(
+        draft_id = store.drafts.add(
             "c1",
             "Lungs are clear.",
             kind="synthetic",
@@ -149,7 +150,7 @@ class TestDrafts:
             corruption_label="pneumothorax",
             expected_flags=expected,
         )
-        draft = store.get_draft(draft_id)
+        draft = store.drafts.get(draft_id)
         assert (draft.kind, draft.author, draft.corruption, draft.corruption_label) == (
             "synthetic",
             "synth",
@@ -160,24 +161,24 @@ class TestDrafts:
 
     def test_the_default_draft_is_the_latest_human_one_and_never_a_students(self, store: Store) -> None:
         add_case(store, "c1")
-        synthetic = store.add_draft("c1", "synthetic", kind="synthetic")
-        store.add_draft("c1", "student", kind="student", author="amy")
-        default = store.default_draft("c1")
+        synthetic = store.drafts.add("c1", "synthetic", kind="synthetic")
+        store.drafts.add("c1", "student", kind="student", author="amy")
+        default = store.drafts.default("c1")
         assert default is not None and default.draft_id == synthetic
-        human = store.add_draft("c1", "human", kind="human")
-        default = store.default_draft("c1")
+        human = store.drafts.add("c1", "human", kind="human")
+        default = store.drafts.default("c1")
         assert default is not None and default.draft_id == human
 
     def test_students_drafts_are_found_per_author(self, store: Store) -> None:
         add_case(store, "c1")
-        store.add_draft("c1", "mine", kind="student", author="amy")
-        store.add_draft("c1", "theirs", kind="student", author="bob")
-        assert [d.text for d in store.drafts("c1", kind="student", author="amy")] == ["mine"]
+        store.drafts.add("c1", "mine", kind="student", author="amy")
+        store.drafts.add("c1", "theirs", kind="student", author="bob")
+        assert [d.text for d in store.drafts.for_case("c1", kind="student", author="amy")] == ["mine"]
 
     def test_an_unknown_draft_kind_is_refused(self, store: Store) -> None:
         add_case(store, "c1")
         with pytest.raises(ValueError, match="kind"):
-            store.add_draft("c1", "x", kind="robot")  # type: ignore[arg-type]
+            store.drafts.add("c1", "x", kind="robot")  # type: ignore[arg-type]
 
 
 class TestAuditCase:
@@ -187,28 +188,30 @@ class TestAuditCase:
             "c1",
             findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
         )
-        draft_id = store.add_draft("c1", "No pneumothorax.")
-        case = store.audit_case("c1")
+        draft_id = store.drafts.add("c1", "No pneumothorax.")
+        case = store.cases.audit_case("c1")
         assert case.draft == "No pneumothorax."
         assert case.image_size == (512, 512)
         assert [(f.label, f.source) for f in case.reference] == [("pneumothorax", "reference:NIH")]
-        assert store.audit_case("c1", draft_id).draft == "No pneumothorax."
+        assert store.cases.audit_case("c1", draft_id).draft == "No pneumothorax."
 
     def test_a_case_without_a_draft_gets_an_empty_one(self, store: Store) -> None:
         add_case(store, "c1")
-        assert store.audit_case("c1").draft == ""
+        assert store.cases.audit_case("c1").draft == ""
 
     def test_a_draft_of_another_case_is_refused(self, store: Store) -> None:
         add_case(store, "c1")
         add_case(store, "c2")
-        other = store.add_draft("c2", "text")
+        other = store.drafts.add("c2", "text")
         with pytest.raises(StoreError, match="belongs to case 'c2'"):
-            store.audit_case("c1", other)
+            store.cases.audit_case("c1", other)
 
     def test_the_image_is_loaded_only_when_asked(self, store: Store, tmp_path: Path) -> None:
         path = write_png(tmp_path / "img.png", gradient())
-        store.upsert_case(CaseRecord(case_id="c1", image_id="img.png", image_path=str(path), source="folder"))
-        case = store.audit_case("c1")
+        store.cases.upsert(
+            CaseRecord(case_id="c1", image_id="img.png", image_path=str(path), source="folder")
+        )
+        case = store.cases.audit_case("c1")
         path.unlink()  # nothing has been read yet
         write_png(path, gradient())
         assert case.load_image is not None
@@ -221,7 +224,7 @@ class TestAuditRuns:
         self, audited: tuple[Store, tuple[int, ...]]
     ) -> None:
         store, flag_ids = audited
-        latest = store.latest_audit("ptx")
+        latest = store.audits.latest("ptx")
         assert latest is not None
         assert latest.report == ptx_report()
         assert latest.flag_ids == flag_ids
@@ -244,20 +247,20 @@ class TestAuditRuns:
 
     def test_the_latest_audit_is_the_newest_run(self, audited: tuple[Store, tuple[int, ...]]) -> None:
         store, first_ids = audited
-        second = store.save_audit_run("ptx", ptx_report(), raw_outputs={"grounder": "raw text"})
-        latest = store.latest_audit("ptx")
+        second = store.audits.save("ptx", ptx_report(), raw_outputs={"grounder": "raw text"})
+        latest = store.audits.latest("ptx")
         assert latest is not None and latest.run_id == second.run_id
         assert set(latest.flag_ids).isdisjoint(first_ids)
         assert latest.raw_outputs == {"grounder": "raw text"}
-        assert store.audit_runs("ptx") == [second.run_id - 1, second.run_id]
+        assert store.audits.run_ids("ptx") == [second.run_id - 1, second.run_id]
 
     def test_a_case_never_audited_has_no_latest_audit(self, store: Store) -> None:
         add_case(store, "c1")
-        assert store.latest_audit("c1") is None
+        assert store.audits.latest("c1") is None
 
     def test_an_unknown_run_is_a_typed_error(self, store: Store) -> None:
         with pytest.raises(UnknownRecordError, match="no audit run 42"):
-            store.get_audit(42)
+            store.audits.get(42)
 
 
 class TestDecisions:
@@ -265,29 +268,31 @@ class TestDecisions:
         self, audited: tuple[Store, tuple[int, ...]]
     ) -> None:
         store, (urgent, _) = audited
-        store.record_decision(urgent, "amy", "accept")
-        store.record_decision(urgent, "amy", "dismiss", reason_code="image_finding_wrong", note="  rib edge ")
-        current = store.current_decision(urgent, "amy")
+        store.decisions.record(urgent, "amy", "accept")
+        store.decisions.record(
+            urgent, "amy", "dismiss", reason_code="image_finding_wrong", note="  rib edge "
+        )
+        current = store.decisions.current_for(urgent, "amy")
         assert current is not None
         assert (current.decision, current.reason_code, current.note) == (
             "dismiss",
             "image_finding_wrong",
             "rib edge",
         )
-        assert [d.decision for d in store.decision_history(urgent)] == ["accept", "dismiss"]
+        assert [d.decision for d in store.decisions.history(urgent)] == ["accept", "dismiss"]
 
     def test_current_decisions_are_kept_per_reviewer(self, audited: tuple[Store, tuple[int, ...]]) -> None:
         store, (urgent, missing) = audited
-        store.record_decision(urgent, "amy", "accept")
-        store.record_decision(urgent, "bob", "dismiss", reason_code="other")
-        store.record_decision(missing, "amy", "accept")
-        current = store.current_decisions(case_id="ptx")
+        store.decisions.record(urgent, "amy", "accept")
+        store.decisions.record(urgent, "bob", "dismiss", reason_code="other")
+        store.decisions.record(missing, "amy", "accept")
+        current = store.decisions.current(case_id="ptx")
         assert {key: d.decision for key, d in current.items()} == {
             (urgent, "amy"): "accept",
             (urgent, "bob"): "dismiss",
             (missing, "amy"): "accept",
         }
-        assert set(store.current_decisions(reviewer="bob")) == {(urgent, "bob")}
+        assert set(store.decisions.current(reviewer="bob")) == {(urgent, "bob")}
 
     @pytest.mark.parametrize(
         ("decision", "reason_code"),
@@ -299,30 +304,55 @@ class TestDecisions:
     ) -> None:
         store, (urgent, _) = audited
         with pytest.raises(ValueError):
-            store.record_decision(urgent, "amy", decision, reason_code=reason_code)  # type: ignore[arg-type]
-        assert store.decision_history(urgent) == []
+            store.decisions.record(urgent, "amy", decision, reason_code=reason_code)  # type: ignore[arg-type]
+        assert store.decisions.history(urgent) == []
 
     def test_a_decision_needs_a_reviewer_and_a_known_flag(
         self, audited: tuple[Store, tuple[int, ...]]
     ) -> None:
         store, (urgent, _) = audited
         with pytest.raises(StoreError, match="reviewer"):
-            store.record_decision(urgent, "  ", "accept")
+            store.decisions.record(urgent, "  ", "accept")
         with pytest.raises(UnknownRecordError, match="no flag 9999"):
-            store.record_decision(9999, "amy", "accept")
+            store.decisions.record(9999, "amy", "accept")
+
+    @pytest.mark.parametrize(
+        "name", ["amy\x1fbob", "amy\nbob", "amy\tbob"], ids=["separator", "newline", "tab"]
+    )
+    def test_a_reviewer_name_with_control_characters_is_refused(
+        self, audited: tuple[Store, tuple[int, ...]], name: str
+    ) -> None:
+        store, (urgent, _) = audited
+        with pytest.raises(StoreError, match="control characters"):
+            store.decisions.record(urgent, name, "accept")
+        with pytest.raises(StoreError, match="control characters"):
+            store.decisions.mark_case_reviewed("ptx", name)
+        assert store.decisions.history(urgent) == []
+
+    def test_the_current_decision_is_defined_once_in_the_schema(self) -> None:
+        """Everything reads the current_decisions view; no module picks the latest decision itself."""
+        root = Path(__file__).resolve().parents[2]
+        pickers = ("QUALIFY", "PARTITION BY d.flag_id", "PARTITION BY flag_id", "ORDER BY decision_id DESC")
+        found = sorted(
+            str(path.relative_to(root))
+            for package in ("audit", "models", "data", "workstation", "bench")
+            for path in (root / package).rglob("*.py")
+            if path != root / "data" / "migrations.py" and any(p in path.read_text() for p in pickers)
+        )
+        assert found == []
 
     def test_reviewer_findings_keep_the_drawn_box(self, audited: tuple[Store, tuple[int, ...]]) -> None:
         store, _ = audited
         box = Box(x0=0.5, y0=0.5, x1=0.7, y1=0.6)
-        saved = store.add_reviewer_finding("ptx", "amy", "nodule_mass", box, note="missed nodule")
-        (found,) = store.reviewer_findings("ptx", reviewer="amy")
+        saved = store.reviewer_findings.add("ptx", "amy", "nodule_mass", box, note="missed nodule")
+        (found,) = store.reviewer_findings.for_case("ptx", reviewer="amy")
         assert found == saved
         assert found.box == box and found.finding_id > 0
 
 
 class TestEvalRuns:
     def test_an_eval_run_is_stored_and_listed_newest_first(self, store: Store) -> None:
-        first = store.save_eval_run(
+        first = store.eval_runs.save(
             grounder="reference",
             parser="rules",
             seed=1,
@@ -331,7 +361,7 @@ class TestEvalRuns:
             n_failed=1,
             summary={"f1": 0.9},
         )
-        second = store.save_eval_run(
+        second = store.eval_runs.save(
             grounder="medgemma",
             parser="rules",
             seed=1,
@@ -342,35 +372,12 @@ class TestEvalRuns:
             config={"limit": 4},
             out_dir="out/eval",
         )
-        runs = store.eval_runs()
+        runs = store.eval_runs.newest_first()
         assert [r.eval_id for r in runs] == [second, first]
         assert runs[1].summary == {"f1": 0.9} and runs[0].config == {"limit": 4}
 
     def test_counts_that_do_not_add_up_are_refused(self, store: Store) -> None:
         with pytest.raises(StoreError, match="do not add up"):
-            store.save_eval_run(
+            store.eval_runs.save(
                 grounder="g", parser="p", seed=None, n_items=10, n_scored=8, n_failed=1, summary={}
             )
-
-
-def test_an_older_file_is_migrated_when_opened(db_path: Path) -> None:
-    """A file written at schema 1 gains the worklist columns of schema 2, filled from its cases."""
-    from data.migrations import MIGRATIONS
-
-    con = duckdb.connect(str(db_path))
-    con.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
-    )
-    for statement in MIGRATIONS[0].statements:
-        con.execute(statement)
-    con.execute("INSERT INTO schema_migrations VALUES (1, 'initial schema', now())")
-    con.execute(
-        "INSERT INTO cases (case_id, image_id, source, created_at, updated_at) "
-        "VALUES ('old', 'old.png', 'nih', now(), now())"
-    )
-    con.execute("INSERT INTO case_summary (case_id) VALUES ('old')")
-    con.close()
-    with Store.open(db_path) as store:
-        assert store.schema_version() == LATEST_VERSION
-        (row,) = store.worklist().rows
-        assert (row.case_id, row.image_id, row.source) == ("old", "old.png", "nih")

@@ -8,6 +8,7 @@ from audit.schema import ImageFinding
 from data.records import CaseRecord, ReferenceFinding, WorklistQuery
 from data.store import Store
 from data.summary import refresh_all_summaries
+from data.worklist import case_status, neighbour_case, worklist_page
 from tests.data.conftest import EFFUSION_BOX, PTX_BOX, add_case, draft_reading, make_report, ptx_report
 
 EFFUSION = ImageFinding(label="pleural_effusion", box=EFFUSION_BOX, source="reference:NIH")
@@ -23,28 +24,28 @@ def worklist(store: Store) -> Store:
     - "e-phantom": a demo phantom, not audited.
     """
     add_case(store, "a-normal")
-    store.save_audit_run("a-normal", make_report((), draft_reading("Lungs are clear.")))
+    store.audits.save("a-normal", make_report((), draft_reading("Lungs are clear.")))
     add_case(store, "b-effusion", findings=(ReferenceFinding.from_image_finding(EFFUSION),))
-    saved = store.save_audit_run("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
-    store.record_decision(saved.flag_ids[0], "amy", "accept")
+    saved = store.audits.save("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
+    store.decisions.record(saved.flag_ids[0], "amy", "accept")
     add_case(store, "c-ptx")
-    saved = store.save_audit_run("c-ptx", ptx_report())
-    store.record_decision(saved.flag_ids[0], "bob", "accept")
+    saved = store.audits.save("c-ptx", ptx_report())
+    store.decisions.record(saved.flag_ids[0], "bob", "accept")
     add_case(
         store,
         "d-new",
         findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:NIH"),),
     )
-    store.upsert_case(CaseRecord(case_id="e-phantom", image_id="e.png", source="demo", is_phantom=True))
+    store.cases.upsert(CaseRecord(case_id="e-phantom", image_id="e.png", source="demo", is_phantom=True))
     return store
 
 
 def ids(store: Store, **query: object) -> list[str]:
-    return [row.case_id for row in store.worklist(WorklistQuery(**query)).rows]  # type: ignore[arg-type]
+    return [row.case_id for row in worklist_page(store, WorklistQuery(**query)).rows]  # type: ignore[arg-type]
 
 
 def test_each_case_has_a_status_from_its_latest_audit_and_decisions(worklist: Store) -> None:
-    statuses = {row.case_id: row.status for row in worklist.worklist().rows}
+    statuses = {row.case_id: row.status for row in worklist_page(worklist).rows}
     assert statuses == {
         "a-normal": "audited",
         "b-effusion": "reviewed",
@@ -59,7 +60,7 @@ def test_urgent_cases_come_first_then_flagged_then_by_id(worklist: Store) -> Non
 
 
 def test_flag_counts_per_type_are_on_each_row_and_summed_for_the_page(worklist: Store) -> None:
-    page = worklist.worklist()
+    page = worklist_page(worklist)
     row = next(r for r in page.rows if r.case_id == "c-ptx")
     assert row.flag_counts == {"URGENT": 1, "MISSING": 1, "LATERALITY": 0, "UNSUPPORTED": 0}
     assert (row.n_flags, row.n_decided) == (2, 1)
@@ -108,7 +109,7 @@ def test_filters_select_the_matching_cases(
 
 
 def test_progress_counts_every_matching_case_whatever_the_status_filter(worklist: Store) -> None:
-    page = worklist.worklist(WorklistQuery(status="reviewed"))
+    page = worklist_page(worklist, WorklistQuery(status="reviewed"))
     assert page.total == 1
     assert (
         page.progress.total,
@@ -120,7 +121,7 @@ def test_progress_counts_every_matching_case_whatever_the_status_filter(worklist
 
 
 def test_pages_split_the_list_in_order(worklist: Store) -> None:
-    pages = [worklist.worklist(WorklistQuery(page=n, page_size=2)) for n in range(3)]
+    pages = [worklist_page(worklist, WorklistQuery(page=n, page_size=2)) for n in range(3)]
     assert [[r.case_id for r in p.rows] for p in pages] == [
         ["c-ptx", "b-effusion"],
         ["a-normal", "d-new"],
@@ -130,35 +131,51 @@ def test_pages_split_the_list_in_order(worklist: Store) -> None:
 
 
 def test_deciding_every_flag_makes_a_case_reviewed_and_keeps_its_place(worklist: Store) -> None:
-    latest = worklist.latest_audit("c-ptx")
+    latest = worklist.audits.latest("c-ptx")
     assert latest is not None
-    worklist.record_decision(latest.flag_ids[1], "bob", "dismiss", reason_code="draft_read_wrong")
-    assert worklist.case_status("c-ptx") == "reviewed"
+    worklist.decisions.record(latest.flag_ids[1], "bob", "dismiss", reason_code="draft_read_wrong")
+    assert case_status(worklist, "c-ptx") == "reviewed"
     assert ids(worklist)[0] == "c-ptx"
 
 
 def test_a_case_without_flags_is_reviewed_once_a_reviewer_marks_it(worklist: Store) -> None:
-    worklist.mark_case_reviewed("a-normal", "amy")
-    assert worklist.case_status("a-normal") == "reviewed"
+    worklist.decisions.mark_case_reviewed("a-normal", "amy")
+    assert case_status(worklist, "a-normal") == "reviewed"
     assert ids(worklist, reviewer="amy") == ["b-effusion", "a-normal"]
 
 
 def test_a_new_audit_needs_a_new_review(worklist: Store) -> None:
-    worklist.save_audit_run("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
-    assert worklist.case_status("b-effusion") == "audited"
+    worklist.audits.save("b-effusion", make_report((EFFUSION,), draft_reading("Lungs are clear.")))
+    assert case_status(worklist, "b-effusion") == "audited"
 
 
 def test_previous_and_next_follow_the_filtered_order(worklist: Store) -> None:
-    assert worklist.neighbour_case("c-ptx") == "b-effusion"
-    assert worklist.neighbour_case("b-effusion", step=-1) == "c-ptx"
-    assert worklist.neighbour_case("c-ptx", step=-1) is None
-    assert worklist.neighbour_case("d-new", WorklistQuery(status="not_audited")) == "e-phantom"
-    assert worklist.neighbour_case("e-phantom", WorklistQuery(status="not_audited")) is None
+    assert neighbour_case(worklist, "c-ptx") == "b-effusion"
+    assert neighbour_case(worklist, "b-effusion", step=-1) == "c-ptx"
+    assert neighbour_case(worklist, "c-ptx", step=-1) is None
+    assert neighbour_case(worklist, "d-new", WorklistQuery(status="not_audited")) == "e-phantom"
+    assert neighbour_case(worklist, "e-phantom", WorklistQuery(status="not_audited")) is None
 
 
 def test_the_per_case_refresh_and_the_set_based_refresh_agree(worklist: Store) -> None:
-    worklist.mark_case_reviewed("a-normal", "amy")
+    worklist.decisions.mark_case_reviewed("a-normal", "amy")
     query = "SELECT * FROM case_summary ORDER BY case_id"
-    before = worklist._read(lambda cur: cur.execute(query).fetchall())
-    worklist._write("refresh", refresh_all_summaries)
-    assert worklist._read(lambda cur: cur.execute(query).fetchall()) == before
+    before = worklist.read(lambda cur: cur.execute(query).fetchall())
+    worklist.transaction("refresh", refresh_all_summaries)
+    assert worklist.read(lambda cur: cur.execute(query).fetchall()) == before
+
+
+def test_a_decisions_point_update_agrees_with_the_set_based_refresh(worklist: Store) -> None:
+    """Reviewers out of name order, a flag decided twice, and a decision on a superseded run."""
+    old = worklist.audits.latest("c-ptx")
+    assert old is not None
+    new = worklist.audits.save("c-ptx", ptx_report())
+    worklist.decisions.record(old.flag_ids[1], "amy", "accept")  # an older run: n_decided stays
+    worklist.decisions.record(new.flag_ids[0], "zed", "accept")
+    worklist.decisions.record(new.flag_ids[0], "amy", "dismiss", reason_code="other")
+    query = "SELECT * FROM case_summary ORDER BY case_id"
+    before = worklist.read(lambda cur: cur.execute(query).fetchall())
+    worklist.transaction("refresh", refresh_all_summaries)
+    assert worklist.read(lambda cur: cur.execute(query).fetchall()) == before
+    (row,) = [r for r in worklist_page(worklist).rows if r.case_id == "c-ptx"]
+    assert (row.n_decided, row.status, row.reviewers) == (1, "audited", ("amy", "bob", "zed"))

@@ -21,8 +21,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from audit.schema import Box
+from data.connection import ENV_DB
 from data.records import CaseImport, CaseRecord, ReferenceFinding
-from data.store import ENV_DB, Store
+from data.store import Store
 
 IMAGE_SIZE = (320, 288)  # width, height
 
@@ -93,9 +94,9 @@ def seed_store(store: Store, image_dir: Path) -> None:
                 ),
             )
         )
-    store.upsert_cases(items)
+    store.cases.upsert_many(items)
     for seed in SEED_CASES:
-        store.add_draft(seed.case_id, seed.draft, kind="human", author="resident")
+        store.drafts.add(seed.case_id, seed.draft, kind="human", author="resident")
 
 
 @pytest.fixture

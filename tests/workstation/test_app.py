@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from audit import DISCLAIMER
-from data.store import ENV_DB
+from data.connection import ENV_DB
 from tests.workstation.conftest import APP_SCRIPT, PAGES, no_exceptions
 
 REPO_ROOT = APP_SCRIPT.parents[1]

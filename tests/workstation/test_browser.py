@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from data.store import ENV_DB, Store
+from data.connection import ENV_DB
+from data.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -256,8 +257,8 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
     assert [(row["case_id"], row["reviewer"]) for row in drawn] == [("case-ptx", REVIEWER)]
 
     with Store.open(seeded_db, lock_timeout_s=10) as store:
-        (finding,) = store.reviewer_findings("case-ptx")
-        students = store.drafts("case-eff", kind="student", author=REVIEWER) + store.drafts(
+        (finding,) = store.reviewer_findings.for_case("case-ptx")
+        students = store.drafts.for_case("case-eff", kind="student", author=REVIEWER) + store.drafts.for_case(
             "case-ptx", kind="student", author=REVIEWER
         )
     assert finding.reviewer == REVIEWER

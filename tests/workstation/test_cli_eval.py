@@ -37,7 +37,7 @@ def db(tmp_path: Path) -> Path:
             record = CaseRecord(
                 case_id=case_id, image_id=f"{case_id}.png", width=512, height=512, source="test"
             )
-            store.upsert_case(record, findings)
+            store.cases.upsert(record, findings)
     return path
 
 
@@ -60,7 +60,7 @@ def test_eval_writes_samples_summary_and_markdown_and_stores_the_run(
     assert "scored 12 of 12; 0 failed" in stdout
     assert stdout.startswith((out / MARKDOWN_FILE).read_text())
     with Store.open(db) as store:
-        runs = store.eval_runs()
+        runs = store.eval_runs.newest_first()
     assert [(r.grounder, r.parser, r.n_items, r.n_failed) for r in runs] == [("reference", "rules", 12, 0)]
     assert runs[0].out_dir == str(out.resolve())
 

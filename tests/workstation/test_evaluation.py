@@ -20,7 +20,7 @@ def store(store: Store) -> Store:
 
 
 def _flag(store: Store, case_id: str, position: int) -> int:
-    stored = store.latest_audit(case_id)
+    stored = store.audits.latest(case_id)
     assert stored is not None
     return stored.flag_ids[position]
 
@@ -104,7 +104,7 @@ def test_agreement_with_no_shared_flags_is_nan_not_an_error(store: Store) -> Non
 
 
 def test_backends_count_runs_modes_and_failed_parses(store: Store) -> None:
-    store.add_draft("case-normal", "", kind="human")  # the newest human draft: an empty one
+    store.drafts.add("case-normal", "", kind="human")  # the newest human draft: an empty one
     services.audit_and_save(
         store, "case-normal", services.Backends().grounder("reference"), services.Backends().parser("rules")
     )
@@ -117,7 +117,7 @@ def test_backends_count_runs_modes_and_failed_parses(store: Store) -> None:
 
 
 def test_eval_runs_are_listed_with_scored_and_failed(store: Store) -> None:
-    store.save_eval_run(
+    store.eval_runs.save(
         grounder="reference",
         parser="rules",
         seed=0,

@@ -30,7 +30,7 @@ def test_the_smoke_test_runs_a_parser() -> None:
 
 def test_the_smoke_test_runs_a_grounder(store: Store) -> None:
     result = model_status.smoke_grounder(
-        services.Backends().grounder("reference"), store.audit_case("case-ptx")
+        services.Backends().grounder("reference"), store.cases.audit_case("case-ptx")
     )
 
     assert result.ok and "pneumothorax" in result.summary

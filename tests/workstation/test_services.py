@@ -9,7 +9,8 @@ import pytest
 from audit.schema import Box
 from data.records import WorklistQuery
 from data.store import Store
-from workstation import services, teaching
+from data.worklist import worklist_page
+from workstation import services
 
 
 def test_ensure_audited_audits_a_new_case_once_and_saves_the_run(store: Store) -> None:
@@ -18,9 +19,9 @@ def test_ensure_audited_audits_a_new_case_once_and_saves_the_run(store: Store) -
 
     assert (made, made_again) == (True, False)
     assert again.run_id == first.run_id
-    assert store.audit_runs("case-ptx") == [first.run_id]
+    assert store.audits.run_ids("case-ptx") == [first.run_id]
     assert (first.grounder, first.parser) == ("reference", "rules")
-    assert first.draft_id == store.default_draft("case-ptx").draft_id  # type: ignore[union-attr]
+    assert first.draft_id == store.drafts.default("case-ptx").draft_id  # type: ignore[union-attr]
 
 
 def test_audit_and_save_uses_the_backends_given(store: Store) -> None:
@@ -45,7 +46,7 @@ def test_the_review_context_holds_what_the_review_page_shows(store: Store) -> No
 
     assert (first.audited_now, again.audited_now) == (True, False)  # audited on opening, once
     assert again.audit.run_id == first.audit.run_id
-    assert (again.case.case_id, again.title) == ("case-ptx", services.case_title(store.get_case("case-ptx")))
+    assert (again.case.case_id, again.title) == ("case-ptx", services.case_title(store.cases.get("case-ptx")))
     assert [card.type for card in again.cards] == ["URGENT", "MISSING"]
     assert again.decided == [True, False]  # ana decided the first; bo's decision is someone else's
     assert [other.reviewer for other in again.cards[1].others] == ["bo"]
@@ -64,13 +65,13 @@ def test_decisions_are_append_only_and_the_newest_counts(store: Store) -> None:
     services.decide(store, flag_id, "ana", "accept")
     services.decide(store, flag_id, "ana", "dismiss", reason_code="clinically_insignificant", note=" mild ")
 
-    current = store.current_decision(flag_id, "ana")
+    current = store.decisions.current_for(flag_id, "ana")
     assert current is not None and (current.decision, current.reason_code, current.note) == (
         "dismiss",
         "clinically_insignificant",
         "mild",
     )
-    assert len(store.decision_history(flag_id)) == 2
+    assert len(store.decisions.history(flag_id)) == 2
 
 
 def test_a_missed_finding_is_stored_with_its_reviewer_box_and_run(store: Store) -> None:
@@ -81,7 +82,7 @@ def test_a_missed_finding_is_stored_with_its_reviewer_box_and_run(store: Store) 
         store, "case-normal", "ana", "nodule_mass", box, note="  ", run_id=stored.run_id
     )
 
-    (found,) = store.reviewer_findings("case-normal")
+    (found,) = store.reviewer_findings.for_case("case-normal")
     assert (found.reviewer, found.label, found.box, found.note, found.run_id) == (
         "ana",
         "nodule_mass",
@@ -112,7 +113,7 @@ def test_worklist_query_turns_any_into_no_filter(
 def test_worklist_rows_mark_phantoms_and_count_flags_by_type(store: Store) -> None:
     services.ensure_audited(store, "case-phantom")
 
-    page = store.worklist(WorklistQuery(search="phantom"))
+    page = worklist_page(store, WorklistQuery(search="phantom"))
     (row,) = services.worklist_rows(page)
 
     assert row["image"].endswith("(synthetic phantom)")
@@ -120,24 +121,16 @@ def test_worklist_rows_mark_phantoms_and_count_flags_by_type(store: Store) -> No
 
 
 def test_case_title_marks_a_phantom(store: Store) -> None:
-    assert services.case_title(store.get_case("case-phantom")).endswith("synthetic phantom")
-    assert "phantom" not in services.case_title(store.get_case("case-ptx"))
+    assert services.case_title(store.cases.get("case-phantom")).endswith("synthetic phantom")
+    assert "phantom" not in services.case_title(store.cases.get("case-ptx"))
 
 
 def test_first_case_and_neighbours_follow_the_worklist_order(store: Store) -> None:
     first = services.first_case(store)
 
-    assert first == store.worklist().rows[0].case_id
+    assert first == worklist_page(store).rows[0].case_id
     assert services.neighbour(store, first, -1) is None  # type: ignore[arg-type]
-    assert services.neighbour(store, first, 1) == store.worklist().rows[1].case_id  # type: ignore[arg-type]
-
-
-def test_known_reviewers_lists_everyone_who_left_a_trace(store: Store) -> None:
-    stored, _ = services.ensure_audited(store, "case-eff")
-    services.decide(store, stored.flag_ids[0], "bo", "accept")
-    teaching.submit(store, "case-ptx", "al", "Right pneumothorax.")
-
-    assert services.known_reviewers(store) == ["al", "bo"]
+    assert services.neighbour(store, first, 1) == worklist_page(store).rows[1].case_id  # type: ignore[arg-type]
 
 
 def test_audit_not_audited_audits_only_new_cases_and_reports_progress(store: Store) -> None:
@@ -150,7 +143,7 @@ def test_audit_not_audited_audits_only_new_cases_and_reports_progress(store: Sto
 
     assert made == 1
     assert seen == [(1, 2, "case-ptx"), (2, 2, "case-eff")]
-    assert len(store.audit_runs("case-ptx")) == 1
+    assert len(store.audits.run_ids("case-ptx")) == 1
 
 
 def test_every_audit_run_records_the_checkpoint_profile_and_model_it_used(store: Store) -> None:
@@ -166,4 +159,4 @@ def test_every_audit_run_records_the_checkpoint_profile_and_model_it_used(store:
     assert stored.grounder_version == (
         f"profile medgemma-cxr-auditor-v2; alex-feeel/medgemma-cxr-auditor-v2 at {running.url}"
     )
-    assert store.get_audit(stored.run_id).grounder_version == stored.grounder_version  # read back
+    assert store.audits.get(stored.run_id).grounder_version == stored.grounder_version  # read back

@@ -16,7 +16,7 @@ def test_a_student_draft_is_audited_against_the_reference_without_saving_a_run(s
 
     assert (draft.kind, draft.author, draft.text) == ("student", "sam", "No pneumothorax.")
     assert [flag.type for flag in result.report.flags] == ["URGENT", "MISSING"]
-    assert store.audit_runs("case-ptx") == []
+    assert store.audits.run_ids("case-ptx") == []
     assert [d.draft_id for d in teaching.student_drafts(store, "case-ptx", "sam")] == [draft.draft_id]
 
 
@@ -24,4 +24,4 @@ def test_an_empty_student_draft_is_refused_and_not_stored(store: Store) -> None:
     with pytest.raises(teaching.DraftRejectedError, match="empty"):
         teaching.submit(store, "case-ptx", "sam", "   ")
 
-    assert store.drafts("case-ptx", kind="student") == []
+    assert store.drafts.for_case("case-ptx", kind="student") == []

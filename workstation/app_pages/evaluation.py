@@ -83,7 +83,7 @@ def eval_runs(store: Store) -> None:
         st.caption("None yet: `cxr-audit eval` stores each run here.")
         return
     st.dataframe(runs, key="ev_runs", hide_index=True, width="stretch")
-    for run in store.eval_runs()[:10]:
+    for run in store.eval_runs.newest_first()[:10]:
         with st.expander(
             f"Eval run {run.eval_id}: {run.grounder} + {run.parser}, "
             f"scored {run.n_scored:,} of {run.n_items:,}; {run.n_failed:,} failed"
@@ -93,7 +93,7 @@ def eval_runs(store: Store) -> None:
 
 def grounder_comparisons(store: Store) -> None:
     st.subheader("Stored grounder comparisons")
-    comparisons = store.comparisons()
+    comparisons = store.comparisons.newest_first()
     if not comparisons:
         st.caption(
             "None yet: `cxr-audit ground` each grounder over the same held-out cases, then "

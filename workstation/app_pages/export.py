@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, export_bytes
+from data.review_stats import known_reviewers
 from data.store import Store
 from workstation import exports, services, ui
 
@@ -13,10 +14,8 @@ def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
     """The file format, and whose decisions from which source go into it."""
     columns = st.columns(3)
     fmt = columns[0].selectbox("Format", EXPORT_FORMATS, key="ex_format", format_func=str.upper)
-    reviewer = columns[1].selectbox(
-        "Reviewer", [services.ANY, *services.known_reviewers(store)], key="ex_reviewer"
-    )
-    source = columns[2].selectbox("Source", [services.ANY, *store.list_sources()], key="ex_source")
+    reviewer = columns[1].selectbox("Reviewer", [services.ANY, *known_reviewers(store)], key="ex_reviewer")
+    source = columns[2].selectbox("Source", [services.ANY, *store.cases.sources()], key="ex_source")
     return fmt, exports.Scope.from_choices(reviewer=reviewer, source=source)
 
 

@@ -49,7 +49,9 @@ with ui.errors_shown():
                     case_id = services.first_case(store)
                     if case_id is None:
                         raise ValueError("the worklist is empty: there is no case to ground")
-                    result = model_status.smoke_grounder(ui.load_grounder(name), store.audit_case(case_id))
+                    result = model_status.smoke_grounder(
+                        ui.load_grounder(name), store.cases.audit_case(case_id)
+                    )
             except HANDLED as error:
                 status.update(label=f"{name} cannot run here", state="error")
                 ui.show_error(error)

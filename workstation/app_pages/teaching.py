@@ -9,6 +9,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from data.records import CaseRecord, WorklistQuery
 from data.store import Store
+from data.worklist import worklist_page
 from workstation import overlay, review_view, session, teaching, ui
 
 CASE_CHOICES = 500
@@ -16,7 +17,7 @@ CASE_CHOICES = 500
 
 def case_choice(store: Store) -> str:
     """The case to read, from the worklist in case-id order (the case open in Review first)."""
-    rows = store.worklist(WorklistQuery(sort="case_id", page_size=CASE_CHOICES)).rows
+    rows = worklist_page(store, WorklistQuery(sort="case_id", page_size=CASE_CHOICES)).rows
     if not rows:
         st.info("The worklist is empty. Seed a demo worklist with `cxr-audit demo` or import cases.")
         st.stop()
@@ -70,9 +71,9 @@ def comparison(
 ) -> None:
     """The reference findings on the image beside the impression as the parser read it, and its flags."""
     left, right = columns
-    result = teaching.audit_student_draft(store, store.get_draft(submitted_id), ui.backends())
+    result = teaching.audit_student_draft(store, store.drafts.get(submitted_id), ui.backends())
     report = result.report
-    references = store.reference_findings(case_id)
+    references = store.cases.reference_findings(case_id)
     boxes = review_view.overlay_boxes(
         report, references, [], review_view.Layers(model=True, reference=False, reviewer=False)
     )
@@ -123,7 +124,7 @@ student = ui.require_reviewer("write and keep your impressions (your name is sto
 
 with ui.errors_shown():
     case_id = case_choice(store)
-    case = store.get_case(case_id)
+    case = store.cases.get(case_id)
     case_caption(case)
     submitted_id = session.teaching_submission(st.session_state, case_id)
     columns = st.columns([3, 2], gap="large")

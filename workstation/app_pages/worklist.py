@@ -7,7 +7,9 @@ import streamlit as st
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.schema import FLAG_TYPES
 from data.records import CASE_STATUSES, WorklistPage, WorklistQuery
+from data.review_stats import known_reviewers
 from data.store import Store
+from data.worklist import worklist_page
 from workstation import services, session, ui
 
 PAGE_KEY = "wl_page"
@@ -25,8 +27,8 @@ def _open_in_review(case_id: str) -> None:
 
 def filters(store: Store) -> WorklistQuery:
     """The filter bar (status, label, flag type, source, search; reviewer, images, sort, rows, page)."""
-    sources = store.list_sources()
-    reviewers = services.known_reviewers(store)
+    sources = store.cases.sources()
+    reviewers = known_reviewers(store)
     with st.container(border=True):
         first = st.columns([2, 2, 2, 2, 3])
         status = first[0].selectbox(
@@ -145,7 +147,7 @@ store = ui.store()
 
 with ui.errors_shown():
     query = filters(store)
-    page = store.worklist(query)
+    page = worklist_page(store, query)
     progress_and_totals(page)
     if not page.rows:
         st.info("No case matches these filters. Seed a demo worklist with `cxr-audit demo` or import cases.")

@@ -118,7 +118,7 @@ def store_comparison(args: argparse.Namespace, comparison: Any) -> int:
 
     try:
         with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
-            return store.save_comparison(
+            return store.comparisons.save(
                 runs=list(comparison.runs),
                 n_cases=comparison.cases,
                 comparison=json.loads(comparison.model_dump_json()),

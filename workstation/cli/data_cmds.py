@@ -131,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
                 # phantoms are audited now with the CPU defaults (reference grounder, rules parser).
                 from workstation.services import audit_not_audited
 
-                phantoms = [case.case_id for case in store.cases(phantoms=True)]
+                phantoms = [case.case_id for case in store.cases.where(phantoms=True)]
                 audited = audit_not_audited(store, phantoms)
                 print(f"demo: audited {audited} case(s) with the reference grounder and the rules parser")
         else:

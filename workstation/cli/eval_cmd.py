@@ -140,13 +140,14 @@ def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: fl
     """The worklist's cases in case id order, as the pipeline sees them (store closed after)."""
     from data.records import WorklistQuery
     from data.store import Store
+    from data.worklist import worklist_page
 
     with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
         case_ids: list[str] = []
         page = 0
         while limit is None or len(case_ids) < limit:
-            rows = store.worklist(
-                WorklistQuery(source=source, sort="case_id", page=page, page_size=_PAGE)
+            rows = worklist_page(
+                store, WorklistQuery(source=source, sort="case_id", page=page, page_size=_PAGE)
             ).rows
             case_ids.extend(row.case_id for row in rows)
             if len(rows) < _PAGE:
@@ -154,7 +155,7 @@ def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: fl
             page += 1
         if limit is not None:
             case_ids = case_ids[:limit]
-        return [store.audit_case(case_id) for case_id in case_ids]
+        return [store.cases.audit_case(case_id) for case_id in case_ids]
 
 
 def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, wait_s: float) -> int:
@@ -165,7 +166,7 @@ def store_run(db: str | None, result: EvalResult, out: Path, note: str | None, w
     config = summary.config
     try:
         with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
-            return store.save_eval_run(
+            return store.eval_runs.save(
                 grounder=config.grounder,
                 parser=config.parser,
                 seed=config.seed,

@@ -63,7 +63,7 @@ def load_cases(args: argparse.Namespace, case_ids: Sequence[str]) -> list[AuditC
     from data.store import Store
 
     with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
-        known = store.case_sources(list(case_ids))
+        known = store.cases.sources_of(list(case_ids))
         missing = [case_id for case_id in case_ids if case_id not in known]
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
@@ -71,7 +71,7 @@ def load_cases(args: argparse.Namespace, case_ids: Sequence[str]) -> list[AuditC
                 f"{len(missing):,} of {len(case_ids):,} case id(s) are not in the database: {shown} "
                 "(import them first, or check --db)"
             )
-        cases = [store.audit_case(case_id) for case_id in case_ids]
+        cases = [store.cases.audit_case(case_id) for case_id in case_ids]
     if args.reference_source is None:
         return cases
     return [_keep_reference(case, args.reference_source) for case in cases]

@@ -37,7 +37,7 @@ def stored_comparison(store: Store, tmp_path: Path) -> int:
     comparison = compare(
         cases, {"ref": tmp_path / "ref", "empty": tmp_path / "empty"}, urgent=["pneumothorax"], reps=20
     )
-    return store.save_comparison(
+    return store.comparisons.save(
         runs=["ref", "empty"],
         n_cases=2,
         comparison=json.loads(comparison.model_dump_json()),

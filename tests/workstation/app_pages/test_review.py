@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.store import Store
+from data.worklist import case_status, neighbour_case
 from tests.workstation.conftest import no_exceptions
 
 
@@ -30,8 +31,8 @@ def test_opening_a_case_audits_it_once_with_the_cpu_defaults(
     at.run()
 
     no_exceptions(at)
-    assert app_db.audit_runs("case-ptx") == [app_db.latest_audit("case-ptx").run_id]  # type: ignore[union-attr]
-    stored = app_db.latest_audit("case-ptx")
+    assert app_db.audits.run_ids("case-ptx") == [app_db.audits.latest("case-ptx").run_id]  # type: ignore[union-attr]
+    stored = app_db.audits.latest("case-ptx")
     assert stored is not None
     assert (stored.grounder, stored.parser) == ("reference", "rules")
     assert [flag.type for flag in stored.report.flags] == ["URGENT", "MISSING"]
@@ -47,7 +48,7 @@ def test_accepting_a_flag_stores_it_and_shows_it_after_a_rerun(
     at.run()
 
     no_exceptions(at)
-    stored = app_db.current_decision(first, "ana")
+    stored = app_db.decisions.current_for(first, "ana")
     assert stored is not None and stored.decision == "accept"
     assert any("Accepted by ana" in text for text in _markdown(at))
 
@@ -70,7 +71,7 @@ def test_dismissing_keeps_the_reason_code_and_the_note(app: Callable[..., AppTes
     at.text_input(key=f"note_{second}").input("the draft says 'no pneumothorax' about the left side")
     at.button(key=f"dismiss_{second}").click().run()
 
-    stored = app_db.current_decision(second, "ana")
+    stored = app_db.decisions.current_for(second, "ana")
     assert stored is not None
     assert (stored.decision, stored.reason_code, stored.note) == (
         "dismiss",
@@ -116,7 +117,7 @@ def test_previous_and_next_walk_the_worklist_order(
 ) -> None:
     at = app("review", case="case-normal")
     assert at.button(key="rv_next").proto.shortcut and at.button(key="rv_prev").proto.shortcut  # j / k
-    expected = app_db.neighbour_case("case-normal", None, step)
+    expected = neighbour_case(app_db, "case-normal", None, step)
     assert expected is not None
 
     at.button(key=button).click().run()
@@ -132,7 +133,7 @@ def test_a_case_without_flags_can_be_marked_reviewed(app: Callable[..., AppTest]
     at.button(key="rv_mark_reviewed").click().run()
 
     no_exceptions(at)
-    assert app_db.case_status("case-normal") == "reviewed"
+    assert case_status(app_db, "case-normal") == "reviewed"
     assert [toast.value for toast in at.toast] == ["Case marked reviewed."]
 
 
@@ -144,7 +145,7 @@ def test_a_phantom_is_marked_synthetic(app: Callable[..., AppTest]) -> None:
 
 
 def test_an_empty_draft_gives_a_visible_image_only_audit(app: Callable[..., AppTest], app_db: Store) -> None:
-    app_db.add_draft("case-ptx", " ", kind="human", author="resident")  # the latest human draft is audited
+    app_db.drafts.add("case-ptx", " ", kind="human", author="resident")  # the latest human draft is audited
 
     at = app("review", case="case-ptx")
 
@@ -155,32 +156,32 @@ def test_an_empty_draft_gives_a_visible_image_only_audit(app: Callable[..., AppT
 
 def test_reaudit_saves_a_new_run(app: Callable[..., AppTest], app_db: Store) -> None:
     at = app("review", case="case-eff")
-    before = app_db.audit_runs("case-eff")
+    before = app_db.audits.run_ids("case-eff")
 
     at.button(key="rv_reaudit").click().run()
 
     no_exceptions(at)
-    assert len(app_db.audit_runs("case-eff")) == len(before) + 1
+    assert len(app_db.audits.run_ids("case-eff")) == len(before) + 1
 
 
 def test_reaudit_with_a_backend_that_cannot_run_says_why(
     app: Callable[..., AppTest], app_db: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at = app("review", case="case-eff")
-    before = app_db.audit_runs("case-eff")
+    before = app_db.audits.run_ids("case-eff")
 
     at.selectbox(key="rv_grounder").select("findings-file").run()
     at.button(key="rv_reaudit").click().run()
 
     no_exceptions(at)
     assert at.error, "a backend that cannot be built must show an error"
-    assert app_db.audit_runs("case-eff") == before
+    assert app_db.audits.run_ids("case-eff") == before
 
 
 def test_an_unreadable_image_is_reported_and_the_flags_still_show(
     app: Callable[..., AppTest], app_db: Store
 ) -> None:
-    image_path = app_db.get_case("case-ptx").image_path
+    image_path = app_db.cases.get("case-ptx").image_path
     assert image_path is not None
     Path(image_path).write_bytes(b"not a png")
 

@@ -43,7 +43,7 @@ def test_the_worklist_audits_its_page_on_request(app: Callable[..., AppTest], ap
 
     no_exceptions(at)
     assert all(
-        app_db.latest_audit(case_id) is not None for case_id in ("case-eff", "case-ptx", "case-phantom")
+        app_db.audits.latest(case_id) is not None for case_id in ("case-eff", "case-ptx", "case-phantom")
     )
     assert [metric.value for metric in at.metric][1] == "0"  # nothing left not audited
     assert not [button for button in at.button if button.key == "wl_audit_page"]

@@ -1,0 +1,44 @@
+"""Stored ``cxr-audit compare-grounders`` results (``store.comparisons``): the runs compared, on
+how many cases, and the figures of their ``comparison.json``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from data.records import ComparisonRecord
+from data.sql import Family, fetch_records, now, to_json
+
+
+class GrounderComparisons(Family):
+    def save(
+        self,
+        *,
+        runs: Sequence[str],
+        n_cases: int,
+        comparison: dict[str, Any],
+        out_dir: str | None,
+        note: str | None,
+    ) -> int:
+        """Store one ``cxr-audit compare-grounders`` result (its ``comparison.json``)."""
+
+        def write(cur: duckdb.DuckDBPyConnection) -> int:
+            row = cur.execute(
+                "INSERT INTO grounder_comparisons (created_at, runs, n_cases, comparison, out_dir, note) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING comparison_id",
+                [now(), ",".join(runs), n_cases, to_json(comparison), out_dir, note],
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return self.db.transaction("save a grounder comparison", write)
+
+    def newest_first(self) -> list[ComparisonRecord]:
+        """Every stored grounder comparison, newest first."""
+        sql = (
+            "SELECT comparison_id, created_at, string_split(runs, ',') AS runs, n_cases, "
+            "coalesce(comparison, '{}') AS comparison, out_dir, note "
+            "FROM grounder_comparisons ORDER BY comparison_id DESC"
+        )
+        return self.db.read(lambda cur: fetch_records(cur, sql, [], ComparisonRecord))

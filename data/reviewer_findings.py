@@ -1,0 +1,61 @@
+"""Boxes reviewers drew for findings the audit missed (``store.reviewer_findings``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from audit.schema import Box
+from data.records import ReviewerFinding
+from data.sql import Family, box_sql, box_values, fetch_records, now, require_case
+
+
+class ReviewerFindings(Family):
+    def add(
+        self,
+        case_id: str,
+        reviewer: str,
+        label: str,
+        box: Box,
+        *,
+        note: str | None = None,
+        run_id: int | None = None,
+    ) -> ReviewerFinding:
+        """Store a box a reviewer drew for a finding the audit missed."""
+        record = ReviewerFinding(
+            finding_id=0,
+            case_id=case_id,
+            run_id=run_id,
+            reviewer=reviewer,
+            label=label,  # type: ignore[arg-type]
+            box=box,
+            note=note,
+            created_at=now(),
+        )
+
+        def write(cur: duckdb.DuckDBPyConnection) -> ReviewerFinding:
+            require_case(cur, case_id)
+            row = cur.execute(
+                "INSERT INTO reviewer_findings "
+                "(case_id, run_id, reviewer, label, x0, y0, x1, y1, note, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING finding_id",
+                [case_id, run_id, reviewer, record.label, *box_values(box), note, record.created_at],
+            ).fetchone()
+            return record.model_copy(update={"finding_id": int(row[0]) if row else 0})
+
+        return self.db.transaction("save a reviewer finding", write)
+
+    def for_case(self, case_id: str, reviewer: str | None = None) -> list[ReviewerFinding]:
+        """The boxes drawn on a case (by one reviewer, or by anyone), oldest first."""
+        sql = (
+            f"SELECT finding_id, case_id, run_id, reviewer, label, {box_sql()}, note, created_at "
+            "FROM reviewer_findings WHERE case_id = ?"
+        )
+        params: list[Any] = [case_id]
+        if reviewer is not None:
+            sql += " AND reviewer = ?"
+            params.append(reviewer)
+        return self.db.read(
+            lambda cur: fetch_records(cur, sql + " ORDER BY finding_id", params, ReviewerFinding)
+        )
