@@ -2,10 +2,13 @@
 
 It reads only ``case_summary`` (one row per case with everything the list shows, kept
 current by every write, see ``data.summary``), so a page costs two scans of one table, never
-a join with flags. Within the first scan only the sort keys and row ids of the matching cases
-are sorted; the page's rows are then read whole by row id. Joining the page back by case id
-read every summary row (half the cost at page 100 of 100k cases), and DuckDB's own late
-materialization stops at 50 rows, so it never covers an offset.
+a join with flags.
+
+DuckDB sorts ``LIMIT n OFFSET k`` with a top-N heap while ``n + k`` is at most 5,000 rows and
+sorts every matching row whole beyond that, so a deep page sorts only the keys and row ids of
+the matching cases and then reads its own rows back by row id (at page 100 of 100k cases:
+19 ms instead of 35 ms, and 16 ms when the page was joined back by case id, which read every
+summary row). A shallow page is one plain query, cheaper still.
 
 Sorts are stable under review: deciding a flag never moves a case, so Previous/Next walk
 the same order the reviewer saw.
@@ -21,8 +24,10 @@ from audit.schema import FLAG_TYPES
 from data.connection import Database
 from data.errors import UnknownCaseError
 from data.records import CaseStatus, Progress, WorklistPage, WorklistQuery, WorklistRow, WorklistSort
-from data.sql import fetch_records, fetch_rows
-from data.summary import FLAG_COLUMNS, LABEL_BITS, reviewer_token
+from data.sql import fetch_rows
+from data.summary import FLAG_COLUMNS, LABEL_BITS, reviewer_token, reviewers_in
+
+_TOP_N_ROWS = 5000  # DuckDB's bound for a top-N sort (limit + offset)
 
 
 def worklist_page(db: Database, query: WorklistQuery | None = None) -> WorklistPage:
@@ -67,14 +72,22 @@ def _keys(sort: WorklistSort) -> str:
     return ", ".join(f"{expr} AS k{i}" for i, (expr, _) in enumerate(_SORT_KEYS[sort]))
 
 
-_FLAG_COUNTS = ", ".join(f"'{flag_type}': s.{column}" for flag_type, column in FLAG_COLUMNS.items())
-# WorklistRow's fields, by name.
 _COLUMNS = (
     "s.case_id, s.image_id, s.source, s.view, s.is_phantom, s.status, s.latest_run_id, s.audited_at, "
-    f"s.n_flags, {{{_FLAG_COUNTS}}} AS flag_counts, s.n_decided, s.labels, "
-    "CASE WHEN s.reviewer_key = '' THEN [] "
-    "ELSE string_split(trim(s.reviewer_key, chr(31)), chr(31)) END AS reviewers, s.last_decision_at"
+    "s.n_flags, s.n_urgent, s.n_missing, s.n_laterality, s.n_unsupported, s.n_decided, s.labels, "
+    "s.reviewer_key, s.last_decision_at"
 )
+
+
+def _row(values: dict[str, Any]) -> WorklistRow:
+    """A summary row as the worklist shows it: flag counts by type, the reviewers by name.
+
+    Done here rather than in SQL: building the struct and splitting the key there made planning
+    each page 0.7 ms dearer.
+    """
+    counts = {flag_type: values.pop(column) for flag_type, column in FLAG_COLUMNS.items()}
+    reviewers = reviewers_in(values.pop("reviewer_key"))
+    return WorklistRow.model_validate({**values, "flag_counts": counts, "reviewers": reviewers})
 
 
 def _filters(query: WorklistQuery, *, with_status: bool) -> tuple[str, list[Any]]:
@@ -105,19 +118,22 @@ def _filters(query: WorklistQuery, *, with_status: bool) -> tuple[str, list[Any]
 
 def _page(cur: duckdb.DuckDBPyConnection, query: WorklistQuery) -> WorklistPage:
     where, params = _filters(query, with_status=True)
-    rows = fetch_records(
-        cur,
-        f"""
-        WITH page AS (
-            SELECT rowid AS row_id, {_keys(query.sort)} FROM case_summary WHERE {where}
+    offset = query.page * query.page_size
+    if offset + query.page_size <= _TOP_N_ROWS:
+        sql = f"""
+            SELECT {_COLUMNS} FROM case_summary s WHERE {where}
             ORDER BY {_order(query.sort, aliased=False)} LIMIT ? OFFSET ?
-        )
-        SELECT {_COLUMNS} FROM page JOIN case_summary s ON s.rowid = page.row_id
-        ORDER BY {_order(query.sort, aliased=True)}
-        """,
-        [*params, query.page_size, query.page * query.page_size],
-        WorklistRow,
-    )
+        """
+    else:
+        sql = f"""
+            WITH page AS (
+                SELECT rowid AS row_id, {_keys(query.sort)} FROM case_summary WHERE {where}
+                ORDER BY {_order(query.sort, aliased=False)} LIMIT ? OFFSET ?
+            )
+            SELECT {_COLUMNS} FROM page JOIN case_summary s ON s.rowid = page.row_id
+            ORDER BY {_order(query.sort, aliased=True)}
+        """
+    rows = [_row(values) for values in fetch_rows(cur, sql, [*params, query.page_size, offset])]
 
     base_where, base_params = _filters(query, with_status=False)
     status_cond = "true" if query.status is None else "status = ?"

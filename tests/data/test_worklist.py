@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.schema import ImageFinding
-from data.records import CaseRecord, ReferenceFinding, WorklistQuery
+from data.records import CaseImport, CaseRecord, ReferenceFinding, WorklistQuery
 from data.store import Store
 from data.summary import refresh_all_summaries
 from data.worklist import case_status, neighbour_case, worklist_page
@@ -179,3 +179,16 @@ def test_a_decisions_point_update_agrees_with_the_set_based_refresh(worklist: St
     assert worklist.read(lambda cur: cur.execute(query).fetchall()) == before
     (row,) = [r for r in worklist_page(worklist).rows if r.case_id == "c-ptx"]
     assert (row.n_decided, row.status, row.reviewers) == (1, "audited", ("amy", "bob", "zed"))
+
+
+def test_deep_pages_read_back_by_row_id_follow_the_same_order(store: Store) -> None:
+    """Past 5,000 rows (limit + offset) a page is found by sorting keys alone: same order, same rows."""
+    ids = [f"c{i:05d}" for i in range(5060)]
+    store.cases.upsert_many(
+        [CaseImport(case=CaseRecord(case_id=i, image_id=f"{i}.png", source="nih")) for i in ids]
+    )
+    shallow = worklist_page(store, WorklistQuery(sort="case_id", page_size=1000, page=4))  # rows 4000-4999
+    deep = worklist_page(store, WorklistQuery(sort="case_id", page_size=1000, page=5))  # rows 5000-5059
+    assert [row.case_id for row in shallow.rows] == ids[4000:5000]
+    assert [row.case_id for row in deep.rows] == ids[5000:]
+    assert deep.rows[0] == next(r for r in worklist_page(store, WorklistQuery(search="c05000")).rows)
