@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m bench [NAME ...]`` (all CPU benchmarks when no name is given).
 
 Each benchmark is a module in this package with a ``main()``; each prints its own numbers.
-``gpu_models`` and ``finetune_gpu`` run only when named, since they need a CUDA GPU.
+``gpu_models`` and ``finetune_gpu`` (they need a CUDA GPU) and ``regression`` (this tree
+against an older commit, in a temporary git worktree) run only when named.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 
 CPU_BENCHMARKS: tuple[str, ...] = ("parser_openi", "store", "eval_nih", "app", "openai_concurrency")
-ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu")
+ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu", "regression")
 
 
 def main(argv: list[str] | None = None) -> int:
