@@ -184,23 +184,23 @@ def print_reruns(samples: dict[str, list[float]], label: str = "") -> None:
     )
 
 
-def in_tree(tree: Path, args: list[str], db: Path | None = None) -> str:
-    """The last line this file prints when run with ``args`` in a fresh process whose ``workstation``
-    (and all else) comes from ``tree``."""
+def run_in_tree(tree: Path, args: list[str], db: Path | None = None) -> str:
+    """The output of ``python ARGS`` in a fresh process whose ``workstation`` (and all else) comes
+    from ``tree``, with ``db`` as the audit database when given."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     if db is not None:
         env["CXR_AUDIT_DB"] = str(db)
     done = subprocess.run(
-        [sys.executable, __file__, *args],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:1])} in {tree} failed:\n{done.stderr}")
-    return done.stdout.strip().splitlines()[-1]
+        raise RuntimeError(f"{' '.join(args[:2])} in {tree} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def in_tree(tree: Path, args: list[str], db: Path | None = None) -> str:
+    """The last line this file prints when run with ``args`` in ``tree`` (``run_in_tree``)."""
+    return run_in_tree(tree, [__file__, *args], db).strip().splitlines()[-1]
 
 
 def measure_in_tree(tree: Path, db: Path, case_id: str, reruns: int) -> dict[str, list[float]]:

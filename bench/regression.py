@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.app import compare_with_baseline
+from bench.app import compare_with_baseline, run_in_tree
 from bench.store import p95
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,23 +40,6 @@ with Store.open(sys.argv[1]) as store:
     bulk_load(store, int(sys.argv[2]), int(sys.argv[3]), decided_fraction=0.6)
 """
 OPEN = "import sys; from data.store import Store; Store.open(sys.argv[1]).close()"
-
-
-def _python(tree: Path, args: list[str], timeout: float = 1800) -> str:
-    """Run ``python ARGS`` with ``tree`` as the project (its modules first on the path); its stdout."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:2])} in {tree} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
 
 
 @contextmanager
@@ -98,7 +81,7 @@ def compare_store(
     for round_no in range(rounds):
         for side in ("old", "new") if round_no % 2 == 0 else ("new", "old"):
             args = ["-c", source, str(dbs[side]), "--repeat", str(repeat), "--decisions", str(decisions)]
-            measured = json.loads(_python(trees[side], [*args, "--seed", str(round_no)]))
+            measured = json.loads(run_in_tree(trees[side], [*args, "--seed", str(round_no)]))
             for name, values in measured["worklist"].items():
                 samples[side].setdefault(name, []).extend(values)
             samples[side].setdefault("decision", []).extend(measured["decision"])
@@ -139,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             dbs = {side: folder / f"{side}.duckdb" for side in trees}
             for side, tree in trees.items():
                 started = time.perf_counter()
-                _python(tree, ["-c", BUILD, str(dbs[side]), str(args.cases), str(args.flags)])
+                run_in_tree(tree, ["-c", BUILD, str(dbs[side]), str(args.cases), str(args.flags)])
                 print(f"{side} database built by its own code in {time.perf_counter() - started:.1f} s")
             migrated = folder / "migrated.duckdb"
             shutil.copy(dbs["old"], migrated)
             started = time.perf_counter()
-            _python(REPO, ["-c", OPEN, str(migrated)])
+            run_in_tree(REPO, ["-c", OPEN, str(migrated)])
             seconds = time.perf_counter() - started
             print(f"new code migrating the old database: {seconds:.1f} s (opening included)")
             compare_store(trees, dbs, args.rounds, args.repeat, args.decisions)

@@ -13,7 +13,7 @@ import duckdb
 from audit.schema import AuditReport
 from data.errors import UnknownRecordError
 from data.records import SavedRun, StoredAudit
-from data.sql import Family, box_values, fetch_rows, now, require_case, to_json
+from data.sql import Family, box_columns, box_values, fetch_rows, insert_returning, now, require_case, to_json
 from data.summary import refresh_case
 
 _RUN_COLUMNS = (
@@ -44,33 +44,26 @@ class Audits(Family):
         grounder = grounder or (report.image.backend if report.image else None)
         parser = parser or (report.draft.backend if report.draft else None)
         durations = dict(report.timings if durations is None else durations)
-        stamp = now()
+        run = {
+            "case_id": case_id,
+            "draft_id": draft_id,
+            "mode": report.mode,
+            "grounder": grounder,
+            "grounder_version": grounder_version,
+            "parser": parser,
+            "parser_version": parser_version,
+            "image_outcome": report.image.outcome.status if report.image else None,
+            "draft_outcome": report.draft.outcome.status if report.draft else None,
+            "durations": to_json(durations),
+            "raw_outputs": to_json(raw_outputs or {}),
+            "warnings": to_json(list(report.warnings)),
+            "report": report.model_dump_json(),
+            "created_at": now(),
+        }
 
         def write(cur: duckdb.DuckDBPyConnection) -> SavedRun:
             require_case(cur, case_id)
-            row = cur.execute(
-                "INSERT INTO audit_runs "
-                "(case_id, draft_id, mode, grounder, grounder_version, parser, parser_version, "
-                "image_outcome, draft_outcome, durations, raw_outputs, warnings, report, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING run_id",
-                [
-                    case_id,
-                    draft_id,
-                    report.mode,
-                    grounder,
-                    grounder_version,
-                    parser,
-                    parser_version,
-                    report.image.outcome.status if report.image else None,
-                    report.draft.outcome.status if report.draft else None,
-                    to_json(durations),
-                    to_json(raw_outputs or {}),
-                    to_json(list(report.warnings)),
-                    report.model_dump_json(),
-                    stamp,
-                ],
-            ).fetchone()
-            run_id = int(row[0]) if row else 0
+            run_id = insert_returning(cur, "audit_runs", run, "run_id")
             _insert_readings(cur, run_id, case_id, report)
             flag_ids = _insert_flags(cur, run_id, case_id, report)
             refresh_case(cur, case_id)
@@ -150,23 +143,18 @@ def _insert_flags(
     flag_ids: list[int] = []
     for position, flag in enumerate(report.flags):
         dl = flag.draft_label
-        row = cur.execute(
-            "INSERT INTO flags (run_id, case_id, position, type, label, x0, y0, x1, y1, "
-            "finding_source, phrase, phrase_start, phrase_end, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING flag_id",
-            [
-                run_id,
-                case_id,
-                position,
-                flag.type,
-                flag.label,
-                *box_values(flag.box),
-                flag.finding.source if flag.finding else None,
-                dl.span if dl else None,
-                dl.start if dl else None,
-                dl.end if dl else None,
-                flag.reason,
-            ],
-        ).fetchone()
-        flag_ids.append(int(row[0]) if row else 0)
+        row = {
+            "run_id": run_id,
+            "case_id": case_id,
+            "position": position,
+            "type": flag.type,
+            "label": flag.label,
+            **box_columns(flag.box),
+            "finding_source": flag.finding.source if flag.finding else None,
+            "phrase": dl.span if dl else None,
+            "phrase_start": dl.start if dl else None,
+            "phrase_end": dl.end if dl else None,
+            "reason": flag.reason,
+        }
+        flag_ids.append(insert_returning(cur, "flags", row, "flag_id"))
     return flag_ids

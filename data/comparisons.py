@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import duckdb
-
 from data.records import ComparisonRecord
-from data.sql import Family, fetch_records, now, to_json
+from data.sql import Family, fetch_records, insert_returning, now, to_json
 
 
 class GrounderComparisons(Family):
@@ -24,15 +22,18 @@ class GrounderComparisons(Family):
     ) -> int:
         """Store one ``cxr-audit compare-grounders`` result (its ``comparison.json``)."""
 
-        def write(cur: duckdb.DuckDBPyConnection) -> int:
-            row = cur.execute(
-                "INSERT INTO grounder_comparisons (created_at, runs, n_cases, comparison, out_dir, note) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING comparison_id",
-                [now(), ",".join(runs), n_cases, to_json(comparison), out_dir, note],
-            ).fetchone()
-            return int(row[0]) if row else 0
-
-        return self.db.transaction("save a grounder comparison", write)
+        row = {
+            "created_at": now(),
+            "runs": ",".join(runs),
+            "n_cases": n_cases,
+            "comparison": to_json(comparison),
+            "out_dir": out_dir,
+            "note": note,
+        }
+        return self.db.transaction(
+            "save a grounder comparison",
+            lambda cur: insert_returning(cur, "grounder_comparisons", row, "comparison_id"),
+        )
 
     def newest_first(self) -> list[ComparisonRecord]:
         """Every stored grounder comparison, newest first."""

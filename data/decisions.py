@@ -14,7 +14,7 @@ import duckdb
 
 from data.errors import StoreError, UnknownRecordError
 from data.records import DecisionKind, DecisionRecord, ReasonCode
-from data.sql import Family, fetch_record, fetch_records, now, require_case
+from data.sql import Family, fetch_record, fetch_records, insert_returning, now, require_case
 from data.summary import note_decision, refresh_case
 
 _COLUMNS = "decision_id, flag_id, run_id, case_id, reviewer, decision, reason_code, note, decided_at"
@@ -66,22 +66,13 @@ class Decisions(Family):
             if found is None:
                 raise UnknownRecordError("flag", flag_id)
             run_id, case_id, earlier = found
-            decided_at = now()
-            row = cur.execute(
-                "INSERT INTO decisions "
-                "(flag_id, run_id, case_id, reviewer, decision, reason_code, note, decided_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING decision_id",
-                [flag_id, run_id, case_id, checked.reviewer, decision, reason_code, checked.note, decided_at],
-            ).fetchone()
-            note_decision(cur, case_id, int(run_id), earlier == 0, checked.reviewer, decided_at)
-            return checked.model_copy(
-                update={
-                    "decision_id": int(row[0]) if row else 0,
-                    "run_id": int(run_id),
-                    "case_id": case_id,
-                    "decided_at": decided_at,
-                }
+            stored = checked.model_copy(
+                update={"run_id": int(run_id), "case_id": case_id, "decided_at": now()}
             )
+            row = stored.model_dump(exclude={"decision_id"})
+            decision_id = insert_returning(cur, "decisions", row, "decision_id")
+            note_decision(cur, case_id, stored.run_id, earlier == 0, stored.reviewer, stored.decided_at)
+            return stored.model_copy(update={"decision_id": decision_id})
 
         return self.db.transaction("record a decision", write)
 

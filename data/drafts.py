@@ -11,7 +11,7 @@ import duckdb
 from audit.schema import ExpectedFlag
 from data.errors import UnknownRecordError
 from data.records import DraftKind, DraftRecord
-from data.sql import Family, fetch_record, fetch_records, now, require_case, to_json
+from data.sql import Family, fetch_record, fetch_records, insert_returning, now, require_case, to_json
 
 _COLUMNS = (
     "draft_id, case_id, text, kind, author, corruption, corruption_label, expected_flags, "
@@ -50,26 +50,18 @@ class Drafts(Family):
             if record.expected_flags is None
             else json.dumps([f.model_dump(exclude_none=True) for f in record.expected_flags])
         )
+        row = {
+            **record.model_dump(
+                include={"case_id", "text", "kind", "author", "corruption", "corruption_label"}
+            ),
+            "expected_flags": expected,
+            "metadata": to_json(record.metadata),
+            "created_at": record.created_at,
+        }
 
         def write(cur: duckdb.DuckDBPyConnection) -> int:
             require_case(cur, case_id)
-            row = cur.execute(
-                "INSERT INTO drafts "
-                "(case_id, text, kind, author, corruption, corruption_label, expected_flags, "
-                "metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING draft_id",
-                [
-                    case_id,
-                    record.text,
-                    record.kind,
-                    record.author,
-                    record.corruption,
-                    record.corruption_label,
-                    expected,
-                    to_json(record.metadata),
-                    record.created_at,
-                ],
-            ).fetchone()
-            return int(row[0]) if row else 0
+            return insert_returning(cur, "drafts", row, "draft_id")
 
         return self.db.transaction("save a draft", write)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
-
 from data.errors import StoreError
 from data.records import EvalRunRecord
-from data.sql import Family, fetch_records, now, to_json
+from data.sql import Family, fetch_records, insert_returning, now, to_json
 
 
 class EvalRuns(Family):
@@ -32,28 +30,22 @@ class EvalRuns(Family):
                 f"eval run counts do not add up: {n_scored} scored + {n_failed} failed != {n_items}"
             )
 
-        def write(cur: duckdb.DuckDBPyConnection) -> int:
-            row = cur.execute(
-                "INSERT INTO eval_runs "
-                "(created_at, grounder, parser, seed, n_items, n_scored, n_failed, summary, "
-                "config, out_dir, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING eval_id",
-                [
-                    now(),
-                    grounder,
-                    parser,
-                    seed,
-                    n_items,
-                    n_scored,
-                    n_failed,
-                    to_json(summary),
-                    to_json(config),
-                    out_dir,
-                    note,
-                ],
-            ).fetchone()
-            return int(row[0]) if row else 0
-
-        return self.db.transaction("save an eval run", write)
+        row = {
+            "created_at": now(),
+            "grounder": grounder,
+            "parser": parser,
+            "seed": seed,
+            "n_items": n_items,
+            "n_scored": n_scored,
+            "n_failed": n_failed,
+            "summary": to_json(summary),
+            "config": to_json(config),
+            "out_dir": out_dir,
+            "note": note,
+        }
+        return self.db.transaction(
+            "save an eval run", lambda cur: insert_returning(cur, "eval_runs", row, "eval_id")
+        )
 
     def newest_first(self) -> list[EvalRunRecord]:
         """Every stored eval run, newest first."""

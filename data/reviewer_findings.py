@@ -8,7 +8,7 @@ import duckdb
 
 from audit.schema import Box
 from data.records import ReviewerFinding
-from data.sql import Family, box_sql, box_values, fetch_records, now, require_case
+from data.sql import Family, box_columns, box_sql, fetch_records, insert_returning, now, require_case
 
 
 class ReviewerFindings(Family):
@@ -34,15 +34,20 @@ class ReviewerFindings(Family):
             created_at=now(),
         )
 
+        row = {
+            "case_id": case_id,
+            "run_id": run_id,
+            "reviewer": reviewer,
+            "label": record.label,
+            **box_columns(box),
+            "note": note,
+            "created_at": record.created_at,
+        }
+
         def write(cur: duckdb.DuckDBPyConnection) -> ReviewerFinding:
             require_case(cur, case_id)
-            row = cur.execute(
-                "INSERT INTO reviewer_findings "
-                "(case_id, run_id, reviewer, label, x0, y0, x1, y1, note, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING finding_id",
-                [case_id, run_id, reviewer, record.label, *box_values(box), note, record.created_at],
-            ).fetchone()
-            return record.model_copy(update={"finding_id": int(row[0]) if row else 0})
+            finding_id = insert_returning(cur, "reviewer_findings", row, "finding_id")
+            return record.model_copy(update={"finding_id": finding_id})
 
         return self.db.transaction("save a reviewer finding", write)
 

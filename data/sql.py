@@ -51,6 +51,19 @@ def fetch_record(cur: duckdb.DuckDBPyConnection, sql: str, params: Params, model
     return records[0] if records else None
 
 
+def insert_returning(cur: duckdb.DuckDBPyConnection, table: str, values: Mapping[str, Any], key: str) -> int:
+    """Insert one row, each value beside its column's name; returns the new row's ``key``.
+
+    ``table``, ``key`` and the column names come from the code, never from input.
+    """
+    columns = ", ".join(values)
+    placeholders = ", ".join("?" for _ in values)
+    row = cur.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {key}", list(values.values())
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def box_sql(table: str | None = None) -> str:
     """A select expression giving the four box columns as one ``box`` struct (NULL without a box)."""
     prefix = f"{table}." if table else ""
@@ -65,6 +78,11 @@ def box_values(box: Box | None) -> tuple[float | None, float | None, float | Non
     if box is None:
         return (None, None, None, None)
     return (box.x0, box.y0, box.x1, box.y1)
+
+
+def box_columns(box: Box | None) -> dict[str, float | None]:
+    """The four box columns by name, for :func:`insert_returning`."""
+    return dict(zip(("x0", "y0", "x1", "y1"), box_values(box), strict=True))
 
 
 def to_json(value: Any) -> str | None:
