@@ -5,7 +5,7 @@
   ordered, named schema steps;
 - ``store``: :class:`data.store.Store`, the database with one attribute per record family:
   ``cases`` (with reference findings), ``drafts``, ``audits``, ``decisions``,
-  ``reviewer_findings``, ``eval_runs``, each a module of the same name over ``sql`` (rows
+  ``reviewer_findings``, ``eval_runs``, ``comparisons``, each a module over ``sql`` (rows
   mapped to ``records`` by column name);
 - ``summary`` keeps the per-case worklist row current inside every write; ``worklist``,
   ``export`` and ``review_stats`` are functions that take the database;
