@@ -10,9 +10,14 @@ contains, so "no opacity to suggest pneumonia" is still denied. A ``drop`` rule 
 mentions it reaches say nothing about the label ("no new consolidation" neither affirms
 nor denies a consolidation).
 
+An ``explain`` rule, after a mention in its sentence, gives it a cause that is not its label
+("nodular opacity ... most likely nipple"): the mention then reads as a non-canonical
+abnormality.
+
 Where several rules match at one place, the first in ``MODIFIERS`` order wins: pseudo and
-drop first (they must win over the trigger they contain), then uncertainty (whose phrases
-contain "not"), then negation, then scope ends.
+drop first (they must win over the trigger they contain), then explanations (which begin
+with hedge words such as "likely"), then uncertainty (whose phrases contain "not"), then
+negation, then scope ends.
 """
 
 from __future__ import annotations
@@ -113,6 +118,20 @@ DROP: tuple[Rule, ...] = (
         (("lung_opacity", None),),
     ),
     _rule(
+        "DROP.PRIOR_FINDING",
+        "drop",
+        r"(?:previous|prior|old|remote|past|healed|treated|former|sequelae?\s+of)(?=\s+(?:(?!study|exam|examination|"
+        r"film|films|radiographs?|images?|comparison|ct|x-?rays?|chest|there|the|is|are|has|shows?)[\w-]+\s+){0,3}?"
+        r"(?:pneumonia|consolidat|infiltrat|airspace|effusion|pneumothora|opacit))",
+        "History read as history: 'consistent with previous active pulmonary tuberculosis pneumonia' or "
+        "'prior pneumothorax' names a past finding, not a current one. It must stand within three "
+        "words of the finding, so 'compared with the prior study, pneumonia ...' still reads the "
+        "pneumonia. Only a canonical finding is so read: 'prior granulomatous disease' is a current "
+        "abnormality (its sequelae are on the film).",
+        "Apical scarring, consistent with previous active pulmonary tuberculosis pneumonia.",
+        (("lung_opacity", None),),
+    ),
+    _rule(
         "DROP.COULD_OBSCURE",
         "drop",
         r"(?:could|may|might|can)\s+(?:obscure|hide|mask|conceal)",
@@ -123,6 +142,17 @@ DROP: tuple[Rule, ...] = (
 )
 
 UNCERTAINTY: tuple[Rule, ...] = (
+    _rule(
+        "UNC.HEDGE_AFTER",
+        "unc_post",
+        r"(?:suspected|questioned|presumed|possible|probable|likely|suggested|favou?red|considered|"
+        r"not\s+excluded|difficult\s+to\s+exclude)(?=\s*(?:[.;:!?\n\r]|$))",
+        "A hedge written after the finding, at the end of its clause: 'small bilateral pleural "
+        "effusions suspected.' Listed before UNC.POSSIBLE, which would read the same word as a hedge "
+        "on what follows it.",
+        "Lateral view somewhat limited, however small bilateral pleural effusions suspected.",
+        (("pleural_effusion", "uncertain"),),
+    ),
     _rule(
         "UNC.CANNOT_EXCLUDE",
         "unc_pre",
@@ -155,10 +185,13 @@ UNCERTAINTY: tuple[Rule, ...] = (
     _rule(
         "UNC.CONCERNING_FOR",
         "unc_pre",
-        r"concern(?:ing)?\s+(?:for|of)|worr(?:isome|y)\s+for|differential\s+(?:diagnosis\s+)?(?:includes?|of)|"
+        r"concern(?:ing)?\s+(?:for|of)|worr(?:isome|y)\s+for|(?:primary\s+)?differential\s+(?:diagnos[ie]s\s+|"
+        r"considerations?\s+)?(?:includes?|of|would\s+include|are|is)|(?:diagnostic\s+)?considerations?\s+includes?|"
         r"consider(?:ed)?|cannot\s+be\s+differentiated\s+from|versus\s+underlying|atypical|early|developing|"
         r"evolving|(?:superimposed|underlying)\s+(?:infection|process)?",
-        "'Concerning for', 'differential includes', 'early/evolving' hedge.",
+        "'Concerning for', 'differential (considerations) include', 'early/evolving' hedge: a "
+        "differential's every item is uncertain ('differential considerations include epicardial "
+        "fat, pericardial mass, pleural mass').",
         "Findings concerning for pneumonia.",
         (("lung_opacity", "uncertain"),),
     ),
@@ -247,6 +280,73 @@ NEGATION: tuple[Rule, ...] = (
     ),
 )
 
+# What the reader says a mention is, when it is not its label (kind "explain", see ``rule``).
+_LINK = (
+    r"(?:(?:consistent|compatible)\s+with|represent(?:s|ing)?|reflect(?:s|ing)?|(?:most\s+)?likely(?:\s+(?:represents?|"
+    r"reflects?|due\s+to))?|probably|probable|possibly|presumably|(?:may|might|could|can)\s+(?:be\s+)?"
+    r"(?:represent|reflect|be|due\s+to|related\s+to|secondary\s+to|exaggerated\s+by)|(?:is|are)\s+(?:thought|felt|"
+    r"favou?red|believed|likely)\s+to\s+(?:be|represent)|due\s+to|secondary\s+to|related\s+to|attributable\s+to|"
+    r"attributed\s+to|caused\s+by|suggest(?:s|ing|ive\s+of)?|exaggerated\s+by)"
+)
+# Up to four words that do not name a finding of their own.
+_EXPLAIN_GAP = (
+    r"(?:\s+(?!(?:effusion|fluid|pneumo|nodul|mass|consolid|infiltrat|opacit|malignan|neoplas|tumou?r|cancer|"
+    r"metasta|lesion|true|actual|real)\w*)[\w'-]+){0,4}?"
+)
+# Things a nodular or opaque shadow turns out to be that are neither a nodule nor lung.
+_MIMIC = (
+    r"(?:nipples?(?:\s+(?:shadows?|markers?|rings?))?|bone\s+islands?|enostos[ie]s|fractures?|costochondral|"
+    r"sternoclavicular|costal\s+cartilage|overlap(?:ping)?|superimpos(?:ed|ition)|summation|confluence|"
+    r"vessels?(?:\s+on\s+end)?|vascular\s+(?:structures?|shadows?)|artifacts?|artifactual|telemetry|leads|wires?|"
+    r"soft[\s-]tissues?|skin(?:\s+folds?)?|osteophytes?|bones?|bony|ribs?|fat(?:\s+pads?)?|hair|braids?|"
+    r"piercings?|jewelry|clothing|buttons?)"
+)
+_GRANULOMA = r"(?:(?:calcified\s+)?granulomas?|granulomatous|calcifi(?:ed|cations?))"
+
+EXPLANATIONS: tuple[Rule, ...] = (
+    Rule(
+        "EXPLAIN.NOT_A_NODULE",
+        "explain",
+        _LINK + _EXPLAIN_GAP + r"\s+" + _MIMIC
+        + r"|(?:is|are)\s+(?:(?:most\s+)?(?:likely|probably)\s+)?(?:an?\s+)?(?:artifacts?|artifactual|"
+        r"nipples?(?:\s+shadows?)?)",
+        "A nodule or opacity the reader explains as something that is neither: 'nodular opacity ... "
+        "most likely nipple', 'nodular density ... represents a healing rib fracture', 'opacity ... "
+        "related to superimposed soft tissues', 'opacities ... are artifactual'. It then reads as a "
+        "non-canonical abnormality (so the study is still not called normal). A nodule named as a "
+        "possibility after it ('... or actual pulmonary nodule') is read on its own, as uncertain.",
+        "No acute disease. Nodular opacity overlying the left lung most likely represents the "
+        "patient's nipple.",
+        (("nodule_mass", None), ("lung_opacity", None), ("no_finding", "absent")),
+        targets=frozenset({"nodule_mass", "lung_opacity"}),
+    ),
+    Rule(
+        "EXPLAIN.GRANULOMA",
+        "explain",
+        _LINK + _EXPLAIN_GAP + r"\s+" + _GRANULOMA,
+        "A nodular opacity or density, or an opacity, the reader names as granulomas: 'nodular "
+        "densities consistent with chronic granulomatous disease' reads as OTHER.GRANULOMA, as "
+        "'calcified granuloma' does. A 'nodule' so explained stays a nodule (MENTION.NODULE.NODULE).",
+        "No acute disease. Nodular densities consistent with chronic granulomatous disease.",
+        (("nodule_mass", None), ("no_finding", "absent")),
+        targets=frozenset({"MENTION.NODULE.NODULAR_OPACITY", "lung_opacity"}),
+    ),
+    Rule(
+        "EXPLAIN.BLUNTING_CAUSE",
+        "explain",
+        r"scar(?:ring|s)?|pleural(?:[\s-]parenchymal)?\s+(?:thickening|scarring|reaction)|thickening|atelecta(?:sis|tic)|"
+        r"fat(?:\s+pads?)?|hyperinflation|hyperexpansion|emphysema|technique|positioning|fibrosis|"
+        r"(?:pleural\s+)?effusions?|(?:pleural\s+)?fluid",
+        "A blunted costophrenic angle is a sign; when its sentence names a cause, the cause decides: "
+        "'Mild blunting left costophrenic recess, possibly mild atelectasis or scarring' is no "
+        "effusion, 'blunting ... could be secondary to a small effusion versus scarring' is the "
+        "hedged effusion (uncertain), 'blunting ... consistent with a small effusion' the affirmed one.",
+        "No acute disease. Mild blunting left costophrenic recess, possibly mild atelectasis or scarring.",
+        (("pleural_effusion", None), ("no_finding", "absent")),
+        targets=frozenset({"MENTION.EFFUSION.BLUNTED_CPA"}),
+    ),
+)
+
 TERMINATORS: tuple[Rule, ...] = (
     _rule(
         "TERM.BUT",
@@ -277,4 +377,4 @@ TERMINATORS: tuple[Rule, ...] = (
     ),
 )
 
-MODIFIERS: tuple[Rule, ...] = PSEUDO + DROP + UNCERTAINTY + NEGATION + TERMINATORS
+MODIFIERS: tuple[Rule, ...] = PSEUDO + DROP + EXPLANATIONS + UNCERTAINTY + NEGATION + TERMINATORS

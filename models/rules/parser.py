@@ -33,17 +33,22 @@ from audit.pipeline import draft_problem
 from audit.schema import DraftReading, ParseOutcome, Side, Status
 from models.rules.combined import CombinedPattern, MultiScan, lowered
 from models.rules.laterality import AFTER_WINDOW, BEFORE_WINDOW, LATERALITY_RULES, SIDE_OF_RULE, combine
-from models.rules.lexicon import LEXICON
+from models.rules.lexicon import BORDERLINE_RULE_ID, LEXICON
 from models.rules.modifiers import MODIFIERS
+from models.rules.normalize import fold
 from models.rules.precedence import BACKEND, Hit, resolve
 from models.rules.rule import Rule
-from models.rules.sections import read_regions
+from models.rules.sections import Region, read_regions
 from models.rules.spans import widen
 from models.settings import BackendSettings
 
 # A trigger after its mention reaches back at most this far (characters): "pneumothorax or
 # large pleural effusion is identified" is within it, an unrelated earlier clause is not.
 POST_WINDOW = 60
+# An explanation ("... consistent with a nipple shadow") reaches back at most this far, within
+# its sentence: "nodular opacity projecting over the posterior right 9th rib reflects
+# granuloma" is about 70.
+EXPLAIN_WINDOW = 110
 # Labels a side word is recorded for: the heart and "no finding" have no side.
 _SIDED = frozenset({"pleural_effusion", "pneumothorax", "lung_opacity", "nodule_mass"})
 _STATUS_OF_KIND: dict[str, Status] = {
@@ -65,7 +70,16 @@ _SCAN = MultiScan((_LEXICON, _TRIGGERS))
 # line break. A list number's stop ("2. No effusion") ends a clause too, so a denial never
 # reaches back over the number into the item before it. Written to begin with a character
 # class, so the engine skips to candidates.
-_CLAUSE_END_RE = re.compile(r"[.;:!\n\r](?<!\bvs\.)(?!(?<=\.)\d)")
+# A comma straight after "seen" ends the clause too: in "no effusion seen, dense nodule in the
+# left lung" the denial is over.
+_CLAUSE_END_RE = re.compile(
+    r"[.;:!\n\r](?<!\bvs\.)(?!(?<=\.)\d)|,(?:(?<=\bseen,)|(?<=\bnoted,)|(?<=\bidentified,)|(?<=\bevident,)"
+    r"|(?<=\bdemonstrated,)|(?<=\bvisualized,)|(?<=\bappreciated,))"
+)
+_SENTENCE_END_RE = re.compile(r"[.!\n\r](?<!\bvs\.)(?!(?<=\.)\d)")
+# A sentence that opens by pointing back ("This may represent a nipple shadow.") explains the
+# sentence before it.
+_POINTS_BACK_RE = re.compile(r"[\s\d.)]*(?:this|these|it|they|the\s+(?:latter|finding|findings|opacity|density))\b")
 _LIST_JOIN_RE = re.compile(r",|\band\b|\bor\b")
 # What joins two alternatives for one opacity: "atelectasis versus/or/vs./and/or consolidation".
 _ALTERNATIVE_RE = re.compile(
@@ -87,6 +101,12 @@ class RulesParser:
 
     name = BACKEND
 
+    def __init__(self, borderline: Status = "present") -> None:
+        """``borderline`` is the status "borderline cardiomegaly" reads as: the policy
+        (MENTION.CARDIOMEGALY.BORDERLINE) is present; the benchmark also scores it as
+        uncertain, to report both ways."""
+        self.borderline = borderline
+
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> RulesParser:
         """The registry's factory; the rules backend has no settings to read."""
@@ -94,19 +114,28 @@ class RulesParser:
         return cls()
 
     def parse(self, text: str) -> DraftReading:
-        """Read one draft. An empty draft, or one over MAX_DRAFT_CHARS, gives a failed outcome."""
+        """Read one draft. An empty draft, one of invisible characters only, or one over
+        MAX_DRAFT_CHARS, gives a failed outcome."""
         problem = draft_problem(text)
+        folded = fold(text)
+        if problem is None and not folded.text.strip():
+            problem = "the draft holds only invisible (format) characters"
         if problem is not None:
             return DraftReading(backend=BACKEND, text=text, outcome=ParseOutcome.failed(problem, raw=None))
         hits: list[Hit] = []
-        low = lowered(text)
-        for region in read_regions(text):
-            hits.extend(_read_region(low, region.start, region.end))
+        low = lowered(folded.text)
+        for region in read_regions(folded.text):
+            hits.extend(_read_region(low, region))
+        if self.borderline != "present":
+            hits = [hit._replace(status=self.borderline) if hit.rule_id == BORDERLINE_RULE_ID else hit for hit in hits]
+        if folded.origin is not None:
+            hits = [hit._replace(start=folded.start(hit.start), end=folded.end(hit.end)) for hit in hits]
         return DraftReading(backend=BACKEND, text=text, labels=resolve(text, hits), outcome=_OK)
 
 
-def _read_region(text: str, start: int, end: int) -> list[Hit]:
-    """The decided mentions in ``text[start:end]``; ``text`` is the lower-cased draft."""
+def _read_region(text: str, region: Region) -> list[Hit]:
+    """The decided mentions in one region read; ``text`` is the lower-cased, folded draft."""
+    start, end = region.start, region.end
     found_mentions, found_triggers = _SCAN.scan(text, start, end)
     if not found_mentions:
         return []
@@ -118,14 +147,18 @@ def _read_region(text: str, start: int, end: int) -> list[Hit]:
         (m.start, m.end) for m in mentions if m.rule.kind == "statement" and m.rule.label != "no_finding"
     ]
     triggers: list[_Match] = []
+    explains: list[_Match] = []
     sides: list[tuple[int, int, Side]] = []
     for rule, s, e in found_triggers:
         if rule.kind == "side":
             sides.append((s, e, SIDE_OF_RULE[rule.id]))
+        elif rule.kind == "explain":
+            explains.append(_Match(rule, s, e))
         else:
             triggers.append(_Match(rule, s, e))
     if covered:
         triggers = [t for t in triggers if not any(s <= t.start and t.end <= e for s, e in covered)]
+    sentence_ends = [c.start() for c in _SENTENCE_END_RE.finditer(text, start, end)] if explains else []
     ends = [start] + [c.start() for c in _CLAUSE_END_RE.finditer(text, start, end)]
     ends += [t.start for t in triggers if t.rule.kind == "term"]
     ends.sort()
@@ -134,16 +167,24 @@ def _read_region(text: str, start: int, end: int) -> list[Hit]:
     for position, mention in enumerate(mentions):
         rule = mention.rule
         if rule.kind == "statement":
-            hits.append(Hit(rule.label, rule.status or "present", mention.start, mention.end, rule.id))
+            hits.append(
+                Hit(rule.label, rule.status or "present", mention.start, mention.end, rule.id, None, region.conclusion)
+            )
             continue
         clause_start = ends[bisect_right(ends, mention.start) - 1]
         after = bisect_left(ends, mention.end)
         clause_end = ends[after] if after < len(ends) else end
+        next_mention = mentions[position + 1].start if position + 1 < len(mentions) else end
         status, span_start, span_end, rule_id = _context(
-            text, mention, triggers, trigger_starts, clause_start, clause_end
+            text, mention, triggers, trigger_starts, clause_start, clause_end, next_mention
         )
         if status is None:
             continue
+        label = rule.label
+        if explains and status != "absent" and rule.kind == "finding":
+            explained = _explanation(text, mention, mentions, position, explains, sentence_ends, end)
+            if explained is not None:
+                label, rule_id = None, f"{rule_id}|{explained.rule.id}"
         side: Side | None = None
         if rule.label in _SIDED:
             side, span_start, span_end = _side(
@@ -160,8 +201,41 @@ def _read_region(text: str, start: int, end: int) -> list[Hit]:
                 max(clause_start, previous_end),
                 min(clause_end, next_start),
             )
-        hits.append(Hit(rule.label, status, span_start, span_end, rule_id, side))
+        hits.append(Hit(label, status, span_start, span_end, rule_id, side, region.conclusion))
     return hits
+
+
+def _explanation(
+    text: str,
+    mention: _Match,
+    mentions: list[_Match],
+    position: int,
+    explains: list[_Match],
+    sentence_ends: list[int],
+    end: int,
+) -> _Match | None:
+    """The ``explain`` rule that gives ``mention`` a cause other than its label: after it, within
+    EXPLAIN_WINDOW, in its sentence or in the next one when that opens by pointing back ("This
+    may represent ..."), with no other canonical finding between them."""
+    after = bisect_left(sentence_ends, mention.end)
+    reach = sentence_ends[after] if after < len(sentence_ends) else end
+    if reach < end and _POINTS_BACK_RE.match(text, reach + 1):
+        reach = sentence_ends[after + 1] if after + 1 < len(sentence_ends) else end
+    rule = mention.rule
+    for candidate in explains:
+        if candidate.start < mention.end:
+            continue
+        if candidate.start >= reach or candidate.start - mention.end > EXPLAIN_WINDOW:
+            break
+        if rule.label not in candidate.rule.targets and rule.id not in candidate.rule.targets:
+            continue
+        if any(
+            other.start < candidate.start and other.rule.kind == "finding" and other.rule.label != rule.label
+            for other in mentions[position + 1 :]
+        ):
+            return None
+        return candidate
+    return None
 
 
 def _context(
@@ -171,12 +245,16 @@ def _context(
     trigger_starts: list[int],
     clause_start: int,
     clause_end: int,
+    next_mention: int,
 ) -> tuple[Status | None, int, int, str]:
     """The mention's status from the nearest trigger in its clause, its span, and the rule id.
 
     The id is the mention rule's, joined by ``|`` to the modifier rule's when one decided
     the status ("MENTION.CARDIOMEGALY.NAME|NEG.NO"). A status of None means a ``drop`` rule
-    says the mention is not a statement about its label.
+    says the mention is not a statement about its label. An alternative ("versus", "and/or")
+    after the mention hedges it only when no other mention (``next_mention`` is where the
+    next begins) stands between them: in "opacity at the left base, atelectasis versus
+    scarring" the alternatives are the opacity's causes, and the opacity itself is affirmed.
     """
     pre: _Match | None = None
     index = bisect_left(trigger_starts, mention.start) - 1
@@ -205,7 +283,9 @@ def _context(
         candidate = triggers[index]
         if candidate.start - mention.end > POST_WINDOW:
             break
-        if candidate.rule.kind in _POST_KINDS:
+        if candidate.rule.kind in _POST_KINDS and not (
+            candidate.rule.kind == "unc_both" and next_mention < candidate.start
+        ):
             post = candidate
             break
         index += 1

@@ -5,6 +5,7 @@ before the reading is built, by the rows below (each row has a test in
 ``tests/models/test_rules_parser.py``):
 
 1. PREC.PRESENT_WINS: a label affirmed anywhere, and hedged or denied elsewhere, is present.
+   One exception, row 7.
 2. PREC.UNCERTAIN_OVER_ABSENT: hedged somewhere, denied elsewhere, never affirmed: uncertain.
 3. PREC.FIRST_SPAN: of several mentions with the winning status, the first one's span and
    rule are kept.
@@ -13,6 +14,12 @@ before the reading is built, by the rows below (each row has a test in
    any finding (canonical or not) has no_finding absent, quoting the first such finding.
 6. PREC.ALL_DENIED_IS_NORMAL: a draft that never calls the study normal, but denies findings
    and affirms or hedges none, has no_finding present, quoting the first denial.
+7. PREC.IMPRESSION_HEDGES_A_SIGN: a label affirmed only by an indirect sign (a blunted
+   costophrenic angle, ``SIGN_RULES``) outside the IMPRESSION, and hedged or denied in the
+   IMPRESSION, takes the IMPRESSION's status. The sign is what the reader saw; the
+   impression is what they made of it ("FINDINGS: Blunting of the left costophrenic angle.
+   IMPRESSION: Effusion versus pleural scarring." is uncertain). A finding named outright
+   in FINDINGS ("small left effusion") still wins by row 1.
 
 Why present wins: a draft that says "no effusion on the left" and "small right effusion"
 does report an effusion, and a missed affirmation is the error the auditor exists to catch.
@@ -42,7 +49,15 @@ PRECEDENCE_TABLE: tuple[tuple[str, str, str], ...] = (
         "study not called normal, findings denied, none affirmed or hedged",
         "no_finding present, quoting the first denial",
     ),
+    (
+        "PREC.IMPRESSION_HEDGES_A_SIGN",
+        "affirmed only by an indirect sign outside the IMPRESSION, hedged or denied in it",
+        "the IMPRESSION's status, quoting its phrase",
+    ),
 )
+
+# Mentions that are signs of a label rather than its name: the IMPRESSION may overrule them (row 7).
+SIGN_RULES = frozenset({"MENTION.EFFUSION.BLUNTED_CPA"})
 
 _RANK: dict[Status, int] = {"present": 0, "uncertain": 1, "absent": 2}
 BACKEND = "rules"
@@ -50,7 +65,8 @@ BACKEND = "rules"
 
 class Hit(NamedTuple):
     """One decided mention: a label (None for a non-canonical abnormality), its status,
-    where its phrase lies in the draft, the deciding rule and the side it names."""
+    where its phrase lies in the draft, the deciding rule, the side it names and whether it
+    was read in an IMPRESSION (or other conclusion) section."""
 
     label: Label | None
     status: Status
@@ -58,6 +74,7 @@ class Hit(NamedTuple):
     end: int
     rule_id: str
     side: Side | None = None
+    conclusion: bool = False
 
 
 def _draft_label(
@@ -75,6 +92,10 @@ def _draft_label(
     )
 
 
+def _is_sign(hit: Hit) -> bool:
+    return hit.rule_id.split("|", 1)[0] in SIGN_RULES
+
+
 def resolve(text: str, hits: list[Hit]) -> tuple[DraftLabel, ...]:
     """One DraftLabel per label mentioned, in canonical label order, by the table above.
 
@@ -89,8 +110,15 @@ def resolve(text: str, hits: list[Hit]) -> tuple[DraftLabel, ...]:
     for label, label_hits in by_label.items():
         best = min(_RANK[hit.status] for hit in label_hits)
         winners = [hit for hit in label_hits if _RANK[hit.status] == best]
+        rule_id = winners[0].rule_id
+        if best == 0 and all(_is_sign(hit) and not hit.conclusion for hit in winners):
+            concluded = [hit for hit in label_hits if hit.conclusion]
+            if concluded:
+                best = min(_RANK[hit.status] for hit in concluded)
+                winners = [hit for hit in concluded if _RANK[hit.status] == best]
+                rule_id = f"PREC.IMPRESSION_HEDGES_A_SIGN|{winners[0].rule_id}"
         side = combine({hit.side for hit in winners if hit.side is not None})
-        decided[label] = (winners[0], winners[0].status, side, winners[0].rule_id)
+        decided[label] = (winners[0], winners[0].status, side, rule_id)
     normal = decided.get("no_finding")
     if normal is not None and normal[1] == "present":
         affirmed = [hit for hit in hits if hit.label != "no_finding" and hit.status != "absent"]

@@ -19,6 +19,10 @@ from audit.schema import Status
 #   before it, so the mentions it reaches read as affirmed;
 # - mask: hides a trigger word inside it ("to suggest") and is otherwise transparent;
 # - drop: the mentions in its scope are not statements about the label ("no new ...");
+# - explain: after a mention, in its sentence, gives it a cause that is not its label
+#   ("nodular opacity ... consistent with a nipple shadow"): the mention then reads as an
+#   abnormality without a canonical label; ``targets`` names the labels or mention rule ids
+#   it applies to;
 # - term: ends the scope of every trigger ("but", "however");
 # - section / side: report headers and side words (``sections``, ``laterality``);
 # - descriptor / place: words a span reaches over before and after its mention (``spans``).
@@ -34,6 +38,7 @@ Kind = Literal[
     "pseudo",
     "mask",
     "drop",
+    "explain",
     "term",
     "section",
     "side",
@@ -51,7 +56,7 @@ class Rule:
     ``label`` and ``status`` are set for lexicon rules (a ``statement`` always yields that
     status; a ``finding`` leaves it to the context). ``expect`` is what parsing the example
     must give: ``(label, status)`` pairs, where a status of None means the label must not
-    appear in the reading at all.
+    appear in the reading at all. ``targets`` is set for ``explain`` rules only.
     """
 
     id: str
@@ -62,3 +67,4 @@ class Rule:
     expect: tuple[tuple[Label, Status | None], ...]
     label: Label | None = None
     status: Status | None = None
+    targets: frozenset[str] = frozenset()

@@ -3,7 +3,9 @@
 A draft that has a FINDINGS or IMPRESSION section is read only there (and in any text
 before the first header): INDICATION, HISTORY, COMPARISON and TECHNIQUE describe the
 question, not the answer ("History: pneumonia" is not a finding). A draft without those
-headers is read whole.
+headers is read whole. Each region read says whether it is the reader's conclusion
+(IMPRESSION, CONCLUSION, OPINION, ...), which the precedence table consults when FINDINGS
+and IMPRESSION disagree (``precedence``, PREC.IMPRESSION_HEDGES_A_SIGN).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _ANSWER, _QUESTION = SECTION_RULES
 _COLON = re.compile(":")
 _WORD = re.compile(r"[^\s.;:]+")
 _NAME = re.compile(rf"(?P<answer>{_ANSWER.pattern})|(?P<question>{_QUESTION.pattern})", re.IGNORECASE)
+# The answer headers that hold the reader's conclusion rather than the description.
+_CONCLUSION = re.compile(r"impressions?|conclusions?|opinion|interpretation|summary", re.IGNORECASE)
 _LONGEST_NAME = 40  # characters
 _MOST_WORDS = 4
 
@@ -49,6 +53,7 @@ class _Header:
     start: int
     end: int
     answer: bool
+    conclusion: bool = False
 
 
 def _headers(text: str) -> list[_Header]:
@@ -60,17 +65,21 @@ def _headers(text: str) -> list[_Header]:
         for count in range(min(len(words), _MOST_WORDS), 0, -1):
             name = _NAME.fullmatch(text, words[-count].start(), words[-1].end())
             if name is not None:
-                headers.append(_Header(words[-count].start(), colon.end(), name.group("answer") is not None))
+                answer = name.group("answer") is not None
+                conclusion = answer and _CONCLUSION.fullmatch(name.group("answer")) is not None
+                headers.append(_Header(words[-count].start(), colon.end(), answer, conclusion))
                 break
     return headers
 
 
 @dataclass(frozen=True)
 class Region:
-    """A stretch of the draft that is read: ``text[start:end]``."""
+    """A stretch of the draft that is read: ``text[start:end]``; ``conclusion`` when it is an
+    IMPRESSION (or CONCLUSION, OPINION, ...) section."""
 
     start: int
     end: int
+    conclusion: bool = False
 
 
 def read_regions(text: str) -> tuple[Region, ...]:
@@ -84,5 +93,5 @@ def read_regions(text: str) -> tuple[Region, ...]:
     for index, header in enumerate(headers):
         end = headers[index + 1].start if index + 1 < len(headers) else len(text)
         if header.answer:
-            regions.append(Region(header.end, end))
+            regions.append(Region(header.end, end, header.conclusion))
     return tuple(regions)

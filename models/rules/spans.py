@@ -33,6 +33,7 @@ SPAN_RULES: tuple[Rule, ...] = (
         r"moderate-to-large|spiculated|patchy|focal|multifocal|confluent|dense|hazy|streaky|"
         r"ill-defined|well-defined|(?:well-)?circumscribed|irregular|lobulated|round|rounded|loculated|"
         r"layering|dependent|subpulmonic|cavitary|calcified|noncalcified|uncalcified|solid|solitary|"
+        r"diffuse|scattered|coarse|interstitial|reticular|linear|band-?like|plate-?like|discoid|"
         r"dominant|discrete|vague|faint|apical|basilar|basal|bibasilar|bibasal|lobar|segmental|"
         r"subsegmental|multilobar|perihilar|retrocardiac|lingular|peripheral|lateral|medial|anterior|"
         r"posterior|hilar|pulmonary|lung|parenchymal|upper|middle|lower|mid|lobe|zone|right|left|"

@@ -148,6 +148,13 @@ PRECEDENCE_CASES = [
         "present",
         None,
     ),
+    (
+        "PREC.IMPRESSION_HEDGES_A_SIGN",
+        "FINDINGS: Blunting of the left costophrenic angle.\nIMPRESSION: Small left effusion versus pleural thickening.",
+        "pleural_effusion",
+        "uncertain",
+        "left",
+    ),
 ]
 
 
