@@ -21,9 +21,17 @@ import re
 from collections.abc import Callable, Sequence
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.rules.rule import Rule
+
+
+class Found(NamedTuple):
+    """One rule's match: ``text[start:end]``."""
+
+    rule: Rule
+    start: int
+    end: int
 
 
 def split_alternatives(pattern: str) -> list[str]:
@@ -88,6 +96,11 @@ def _sequence_prefixes(items: Any, k: int) -> set[str] | None:
     return finished | partial
 
 
+# Every character ``\s`` matches in a str pattern (none lies above U+3000): a prefix may run
+# through the space after a word ("is not"), so "is" need not be a key of its own.
+_SPACES = frozenset(chr(code) for code in range(0x3001) if re.match(r"\s", chr(code)))
+
+
 def _item_prefixes(op: Any, argument: Any, k: int) -> set[str] | None:
     if op is sre_constants.LITERAL:
         return {chr(argument)}
@@ -98,7 +111,9 @@ def _item_prefixes(op: Any, argument: Any, k: int) -> set[str] | None:
                 chars.add(chr(value))
             elif kind is sre_constants.RANGE and value[1] - value[0] < 128:
                 chars.update(chr(code) for code in range(value[0], value[1] + 1))
-            else:  # a category or a negated class: anything
+            elif kind is sre_constants.CATEGORY and value is sre_constants.CATEGORY_SPACE:
+                chars.update(_SPACES)
+            else:  # another category or a negated class: anything
                 return None
         return chars
     if op is sre_constants.BRANCH:
@@ -201,7 +216,7 @@ class CombinedPattern:
                 return self._compiled[members]
         return None
 
-    def scan(self, lowered: str, start: int, end: int) -> list[tuple[Rule, int, int]]:
+    def scan(self, lowered: str, start: int, end: int) -> list[Found]:
         return MultiScan((self,)).scan(lowered, start, end)[0]
 
 
@@ -221,7 +236,8 @@ class MultiScan:
         # Only word starts that begin like some rule are visited: a third of report words
         # ("of", "in", "lobe") begin like none, and are skipped by the regex engine.
         keys = {key for scanner in self.scanners for _, table in scanner._tables for key in table}
-        self._starts = re.compile(r"(?<!\w)(?=" + _trie(keys) + ")")
+        # The word is consumed, so the engine does not try each of its later letters.
+        self._starts = re.compile(r"(?<!\w)(?=" + _trie(keys) + r")\w*")
 
     def _candidates(self, key: str) -> tuple[Candidates | None, ...]:
         if len(self._cache) >= _CACHE_LIMIT:
@@ -229,21 +245,20 @@ class MultiScan:
         found = self._cache[key] = tuple(scanner.candidates(key) for scanner in self.scanners)
         return found
 
-    def scan(self, lowered: str, start: int, end: int) -> list[list[tuple[Rule, int, int]]]:
-        found: list[list[tuple[Rule, int, int]]] = [[] for _ in self.scanners]
+    def scan(self, lowered: str, start: int, end: int) -> list[list[Found]]:
+        found: list[list[Found]] = [[] for _ in self.scanners]
         consumed = [start] * len(self.scanners)
         cache = self._cache
-        indices = range(len(self.scanners))
-        for position in [word.start() for word in self._starts.finditer(lowered, start, end)]:
+        for word in self._starts.finditer(lowered, start, end):
+            position = word.start()
             key = lowered[position : position + KEY_LENGTH]
             per_scanner = cache.get(key) or self._candidates(key)
-            for index in indices:
-                candidates = per_scanner[index]
+            for index, candidates in enumerate(per_scanner):
                 if candidates is None or position < consumed[index]:
                     continue
                 match = candidates[0](lowered, position, end)
                 if match is not None:
-                    found[index].append((candidates[1][match.lastindex or 0], position, match.end()))
+                    found[index].append(Found(candidates[1][match.lastindex or 0], position, match.end()))
                     consumed[index] = match.end()
         return found
 

@@ -391,8 +391,15 @@ FINDINGS: tuple[Rule, ...] = (
     _finding(
         "MENTION.OPACITY.PATTERN",
         "lung_opacity",
-        _PATTERN + r"(?:\s*(?:and|or|,|/)\s*[\w-]+)?\s+(?:[\w-]+\s+){0,3}?" + _OPACITY + r"(?:\s+(?:(?:in|at|within|"
-        r"involving|of|over|projecting\s+over|overlying)\s+(?:the\s+)?" + _LUNG_PLACE_AFTER + "|" + _LUNG_PLACE_BARE + "))?",
+        _PATTERN
+        + r"(?:\s*(?:and|or|,|/)\s*[\w-]+)?\s+(?:[\w-]+\s+){0,3}?"
+        + _OPACITY
+        + r"(?:\s+(?:(?:in|at|within|"
+        r"involving|of|over|projecting\s+over|overlying)\s+(?:the\s+)?"
+        + _LUNG_PLACE_AFTER
+        + "|"
+        + _LUNG_PLACE_BARE
+        + "))?",
         "An opacity described by its pattern: 'interstitial opacities', 'streaky bibasilar opacities', "
         "'bandlike opacities', 'reticular-nodular opacities'. A lung-opacity box is drawn on the "
         "density, whatever its pattern (MENTION.OPACITY.ANY); an interstitial pattern without the "
@@ -486,9 +493,9 @@ FINDINGS: tuple[Rule, ...] = (
         "opacity). Not a lung opacity: one named as a nodule or mass (nodular, rounded, masslike: "
         "nodule_mass), one placed outside the lung (pleural, mediastinal, paratracheal, soft-tissue, "
         "chest-wall: OTHER.EXTRAPULMONARY_OPACITY), one explained by something that is not lung "
-        "(nipple, bone, overlap, artifact: EXPLAIN.NOT_A_NODULE; granulomas: EXPLAIN.GRANULOMA), and a 'density', which "
-        "without an airspace word stays OTHER.AIRWAYS_AND_LUNG (the vaguer word, often for bone or "
-        "soft tissue; the IU coders too keep Density apart from Opacity).",
+        "(nipple, bone, overlap, artifact: EXPLAIN.NOT_A_NODULE; granulomas: EXPLAIN.GRANULOMA), "
+        "and a 'density', which without an airspace word stays OTHER.AIRWAYS_AND_LUNG (the vaguer "
+        "word, often for bone or soft tissue; the IU coders too keep Density apart from Opacity).",
         "Increased XXXX opacities, likely atelectasis.",
         "present",
     ),
@@ -512,7 +519,7 @@ OTHERS: tuple[Rule, ...] = (
     ),
     _other(
         "OTHER.EXTRAPULMONARY_OPACITY",
-        r"(?:(?:anterior|posterior|superior|right|left)\s+)?(?:mediastinal|paratracheal|retrosternal|chest[\s-]wall|"
+        r"(?:mediastinal|paratracheal|retrosternal|chest[\s-]wall|"
         r"soft[\s-]tissues?|pleural(?:[\s-]based)?|extrapleural|breast|osseous|bony|spinal|paraspinal)\s+"
         r"(?:[\w-]+\s+)?(?:opaci(?:ty|ties|fication)|densit(?:y|ies))",
         "An opacity outside the lung: mediastinal, paratracheal, pleural-based, soft tissue, bone.",

@@ -10,14 +10,14 @@ contains, so "no opacity to suggest pneumonia" is still denied. A ``drop`` rule 
 mentions it reaches say nothing about the label ("no new consolidation" neither affirms
 nor denies a consolidation).
 
-An ``explain`` rule, after a mention in its sentence, gives it a cause that is not its label
-("nodular opacity ... most likely nipple"): the mention then reads as a non-canonical
-abnormality.
+An ``explain`` rule (``EXPLANATIONS``), after a mention in its sentence, gives it a cause that
+is not its label ("nodular opacity ... most likely nipple"): the mention then reads as a
+non-canonical abnormality. These are not scanned with the others: the parser looks for them
+only after a mention they can explain, which is rare, so most drafts never pay for them.
 
 Where several rules match at one place, the first in ``MODIFIERS`` order wins: pseudo and
-drop first (they must win over the trigger they contain), then explanations (which begin
-with hedge words such as "likely"), then uncertainty (whose phrases contain "not"), then
-negation, then scope ends.
+drop first (they must win over the trigger they contain), then uncertainty (whose phrases
+contain "not"), then negation, then scope ends.
 """
 
 from __future__ import annotations
@@ -307,7 +307,10 @@ EXPLANATIONS: tuple[Rule, ...] = (
     Rule(
         "EXPLAIN.NOT_A_NODULE",
         "explain",
-        _LINK + _EXPLAIN_GAP + r"\s+" + _MIMIC
+        _LINK
+        + _EXPLAIN_GAP
+        + r"\s+"
+        + _MIMIC
         + r"|(?:is|are)\s+(?:(?:most\s+)?(?:likely|probably)\s+)?(?:an?\s+)?(?:artifacts?|artifactual|"
         r"nipples?(?:\s+shadows?)?)",
         "A nodule or opacity the reader explains as something that is neither: 'nodular opacity ... "
@@ -335,12 +338,13 @@ EXPLANATIONS: tuple[Rule, ...] = (
         "EXPLAIN.BLUNTING_CAUSE",
         "explain",
         r"scar(?:ring|s)?|pleural(?:[\s-]parenchymal)?\s+(?:thickening|scarring|reaction)|thickening|atelecta(?:sis|tic)|"
-        r"fat(?:\s+pads?)?|hyperinflation|hyperexpansion|emphysema|technique|positioning|fibrosis|"
-        r"(?:pleural\s+)?effusions?|(?:pleural\s+)?fluid",
+        r"fat(?:\s+pads?)?|hyperinflation|hyperexpansion|emphysema|technique|positioning|fibrosis",
         "A blunted costophrenic angle is a sign; when its sentence names a cause, the cause decides: "
         "'Mild blunting left costophrenic recess, possibly mild atelectasis or scarring' is no "
-        "effusion, 'blunting ... could be secondary to a small effusion versus scarring' is the "
-        "hedged effusion (uncertain), 'blunting ... consistent with a small effusion' the affirmed one.",
+        "effusion. An effusion named after it in its sentence is a cause too (the parser reads it as "
+        "this rule without a trigger): 'blunting ... could be secondary to a small effusion versus "
+        "scarring' is the hedged effusion (uncertain), 'blunting ... consistent with a small "
+        "effusion' the affirmed one.",
         "No acute disease. Mild blunting left costophrenic recess, possibly mild atelectasis or scarring.",
         (("pleural_effusion", None), ("no_finding", "absent")),
         targets=frozenset({"MENTION.EFFUSION.BLUNTED_CPA"}),
@@ -377,4 +381,4 @@ TERMINATORS: tuple[Rule, ...] = (
     ),
 )
 
-MODIFIERS: tuple[Rule, ...] = PSEUDO + DROP + EXPLANATIONS + UNCERTAINTY + NEGATION + TERMINATORS
+MODIFIERS: tuple[Rule, ...] = PSEUDO + DROP + UNCERTAINTY + NEGATION + TERMINATORS

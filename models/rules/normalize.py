@@ -34,7 +34,9 @@ def _fold_char(char: str) -> str:
     if unicodedata.category(char) == "Cf":
         return ""
     return "".join(
-        part for part in unicodedata.normalize("NFKD", char) if unicodedata.category(part) not in _REMOVED_CATEGORIES
+        part
+        for part in unicodedata.normalize("NFKD", char)
+        if unicodedata.category(part) not in _REMOVED_CATEGORIES
     )
 
 

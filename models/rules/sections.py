@@ -37,15 +37,17 @@ SECTION_RULES: tuple[Rule, ...] = (
 )
 
 _ANSWER, _QUESTION = SECTION_RULES
-# A header is a name of one to four words just before a colon. Names are looked for only
-# where a colon is, longest first ("clinical history" before "history").
+# A header is a section name just before a colon (spaces between allowed), beginning the
+# text or after a space or a stop. It is looked for only just before each colon, leftmost
+# first, so the longest name wins ("clinical history" before "history").
 _COLON = re.compile(":")
-_WORD = re.compile(r"[^\s.;:]+")
-_NAME = re.compile(rf"(?P<answer>{_ANSWER.pattern})|(?P<question>{_QUESTION.pattern})", re.IGNORECASE)
+_HEADER = re.compile(
+    rf"(?:(?<=[\s.;:])|^)(?:(?P<answer>{_ANSWER.pattern})|(?P<question>{_QUESTION.pattern}))\s*:\Z",
+    re.IGNORECASE,
+)
+_LONGEST_HEADER = 60  # characters before the colon
 # The answer headers that hold the reader's conclusion rather than the description.
 _CONCLUSION = re.compile(r"impressions?|conclusions?|opinion|interpretation|summary", re.IGNORECASE)
-_LONGEST_NAME = 40  # characters
-_MOST_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,11 @@ class _Header:
 def _headers(text: str) -> list[_Header]:
     headers: list[_Header] = []
     for colon in _COLON.finditer(text):
-        words = list(_WORD.finditer(text, max(0, colon.start() - _LONGEST_NAME), colon.start()))
-        if not words or text[words[-1].end() : colon.start()].strip():
-            continue
-        for count in range(min(len(words), _MOST_WORDS), 0, -1):
-            name = _NAME.fullmatch(text, words[-count].start(), words[-1].end())
-            if name is not None:
-                answer = name.group("answer") is not None
-                conclusion = answer and _CONCLUSION.fullmatch(name.group("answer")) is not None
-                headers.append(_Header(words[-count].start(), colon.end(), answer, conclusion))
-                break
+        found = _HEADER.search(text, max(0, colon.start() - _LONGEST_HEADER), colon.end())
+        if found is not None:
+            answer = found.group("answer")
+            conclusion = answer is not None and _CONCLUSION.fullmatch(answer) is not None
+            headers.append(_Header(found.start(), found.end(), answer is not None, conclusion))
     return headers
 
 

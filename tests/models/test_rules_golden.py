@@ -16,14 +16,16 @@ import pytest
 from audit.schema import DraftReading
 from models.rules.laterality import LATERALITY_RULES
 from models.rules.lexicon import LEXICON
-from models.rules.modifiers import MODIFIERS
+from models.rules.modifiers import EXPLANATIONS, MODIFIERS
 from models.rules.parser import RulesParser
 from models.rules.rule import Rule
 from models.rules.sections import SECTION_RULES
 from models.rules.spans import SPAN_RULES
 
 GOLDEN = json.loads((Path(__file__).parent / "rules_golden.json").read_text(encoding="utf-8"))["cases"]
-ALL_RULES: tuple[Rule, ...] = LEXICON + MODIFIERS + SECTION_RULES + LATERALITY_RULES + SPAN_RULES
+ALL_RULES: tuple[Rule, ...] = (
+    LEXICON + MODIFIERS + EXPLANATIONS + SECTION_RULES + LATERALITY_RULES + SPAN_RULES
+)
 PARSER = RulesParser()
 
 
@@ -73,7 +75,7 @@ def test_rule_worked_example(rule: Rule) -> None:
 
 # Rules whose id is recorded in the decision they make ("MENTION.X|NEG.NO"); the others
 # (drop, mask, term) leave no label behind to carry it, so their pattern is checked instead.
-DECIDING = [rule for rule in LEXICON + MODIFIERS if rule.kind not in ("drop", "mask", "term")]
+DECIDING = [rule for rule in LEXICON + MODIFIERS + EXPLANATIONS if rule.kind not in ("drop", "mask", "term")]
 SILENT = [rule for rule in LEXICON + MODIFIERS if rule.kind in ("drop", "mask", "term")]
 
 
@@ -99,7 +101,7 @@ def test_rule_is_documented(rule: Rule) -> None:
     assert (bool(rule.comment.strip()), bool(rule.example.strip()), bool(rule.expect)) == (True, True, True)
 
 
-_SCANNED = LEXICON + MODIFIERS + LATERALITY_RULES + SPAN_RULES
+_SCANNED = LEXICON + MODIFIERS + EXPLANATIONS + LATERALITY_RULES + SPAN_RULES
 
 
 @pytest.mark.parametrize("rule", _SCANNED, ids=[rule.id for rule in _SCANNED])

@@ -23,13 +23,12 @@ from models.rules.benchmark import (
     MESH_FILE,
     KeywordBaseline,
     compose_draft,
-    failure_report,
-    format_table,
     load_gold,
     run_benchmark,
     score_reports,
     select_split,
 )
+from models.rules.benchmark_report import failure_report, format_table
 from models.rules.combined import CombinedPattern, prefixes, split_alternatives
 from models.rules.laterality import combine
 from models.rules.lexicon import LEXICON
@@ -150,7 +149,8 @@ PRECEDENCE_CASES = [
     ),
     (
         "PREC.IMPRESSION_HEDGES_A_SIGN",
-        "FINDINGS: Blunting of the left costophrenic angle.\nIMPRESSION: Small left effusion versus pleural thickening.",
+        "FINDINGS: Blunting of the left costophrenic angle.\n"
+        "IMPRESSION: Small left effusion versus pleural thickening.",
         "pleural_effusion",
         "uncertain",
         "left",

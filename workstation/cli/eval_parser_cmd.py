@@ -1,4 +1,4 @@
-"""``cxr-audit eval-parser``: score a draft parser against the NegBio gold standard (IU/OpenI reports)."""
+"""``cxr-audit eval-parser``: score a draft parser against NegBio's gold and the IU MeSH coding."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval-parser",
-        help="score a draft parser against NegBio's gold labels on the IU reports",
+        help="score a draft parser against NegBio's gold labels and the IU MeSH coding on the IU reports",
         description="Per-label precision/recall/F1 for 'present', macro-F1 and throughput on NegBio's "
-        "test split and the development reports, beside a naive keyword baseline.",
+        "test split and the development reports, beside a naive keyword baseline; against NegBio's "
+        "gold, then the IU manual MeSH coding when its file is present.",
     )
     parser.add_argument("--parser", default="rules", help="draft parser backend (default: rules)")
     parser.add_argument(
@@ -35,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.rules.benchmark import KeywordBaseline, format_table, run_benchmark
+    from models.rules.benchmark import KeywordBaseline, run_benchmark
+    from models.rules.benchmark_report import format_table
 
     if args.seconds <= 0:
         raise CliError("--seconds must be positive")
@@ -44,4 +46,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_benchmark(args.data, [draft_parser, KeywordBaseline()], splits, min_seconds=args.seconds)
     print(f"data: {result.data_file}")
     print(format_table(result.results))
+    if result.mesh_results:
+        print()
+        print('gold: IU manual MeSH major coding ("No Indexing" reports skipped)')
+        print(format_table(result.mesh_results))
     return 0
