@@ -265,8 +265,10 @@ NEGATION: tuple[Rule, ...] = (
         "NEG.RESOLVED_POST",
         "neg_post",
         r"(?:has|have)\s+(?:since\s+|now\s+|completely\s+|nearly\s+)?(?:resolved|cleared|disappeared)|"
-        r"(?:is|are)\s+(?:now\s+)?(?:resolved|absent|gone|cleared)|resolved|no\s+longer\s+present",
-        "'The effusion has resolved' denies a current effusion.",
+        r"(?:is|are)\s+(?:now\s+)?(?:resolved|absent|gone|cleared)|resolved|no\s+longer\s+present|"
+        r"(?:has|have)\s+been\s+removed|(?:was|were)\s+removed",
+        "'The effusion has resolved' denies a current effusion; 'the chest tube has been removed' a "
+        "current device.",
         "The left pleural effusion has resolved.",
         (("pleural_effusion", "absent"),),
     ),

@@ -48,27 +48,32 @@ class Folded:
     """
 
     text: str
+    draft: str
     origin: tuple[int, ...] | None = None
-    draft_length: int = 0
 
     def start(self, offset: int) -> int:
         """The draft offset where a span beginning at folded ``offset`` begins."""
         if self.origin is None:
             return offset
-        return self.origin[offset] if offset < len(self.origin) else self.draft_length
+        return self.origin[offset] if offset < len(self.origin) else len(self.draft)
 
     def end(self, offset: int) -> int:
         """The draft offset where a span ending (exclusively) at folded ``offset`` ends: just
-        after the draft character that gave the span's last folded character."""
-        if self.origin is None:
+        after the draft character that gave the span's last folded character, and after any
+        combining marks stacked on it (they belong to that letter; a format character does
+        not)."""
+        if self.origin is None or offset == 0:
             return offset
-        return self.origin[offset - 1] + 1 if offset > 0 else 0
+        end = self.origin[offset - 1] + 1
+        while end < len(self.draft) and unicodedata.category(self.draft[end]) == "Mn":
+            end += 1
+        return end
 
 
 def fold(draft: str) -> Folded:
     """The folded form of ``draft`` (see the module docstring)."""
     if draft.isascii():
-        return Folded(draft)
+        return Folded(draft, draft)
     parts: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(draft):
@@ -79,4 +84,4 @@ def fold(draft: str) -> Folded:
         folded = _fold_char(char)
         parts.append(folded)
         origin.extend([index] * len(folded))
-    return Folded("".join(parts), tuple(origin), len(draft))
+    return Folded("".join(parts), draft, tuple(origin))

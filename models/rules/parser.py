@@ -175,6 +175,9 @@ def _read_region(text: str, region: Region) -> list[Hit]:
     ends.sort()
     trigger_starts = [t.start for t in triggers]
     hits: list[Hit] = []
+    # A sign explained by its own label named later ("blunted left costophrenic angle consistent
+    # with a small effusion") hands its side to that mention.
+    handed_side: dict[str, Side] = {}
     for position, mention in enumerate(mentions):
         rule = mention.rule
         if rule.kind == "statement":
@@ -209,6 +212,10 @@ def _read_region(text: str, region: Region) -> list[Hit]:
             side, span_start, span_end = _side(
                 text, position, mentions, sides, clause_start, clause_end, span_start, span_end
             )
+            if label is None and side is not None and rule.id in SIGN_RULES:
+                handed_side[rule.label] = side
+            elif side is None and label is not None:
+                side = handed_side.pop(label, None)
         if rule.kind == "finding":
             previous_end = mentions[position - 1].end if position > 0 else clause_start
             next_start = mentions[position + 1].start if position + 1 < len(mentions) else clause_end

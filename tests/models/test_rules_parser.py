@@ -4,6 +4,7 @@ the fast combined scan, the OpenI benchmark and its CLI, and a smoke test on the
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from models.rules.benchmark import (
     run_benchmark,
     score_reports,
     select_split,
+    throughput,
 )
-from models.rules.benchmark_report import failure_report, format_table
+from models.rules.benchmark_report import failure_report, format_table, format_variants
 from models.rules.combined import CombinedPattern, prefixes, split_alternatives
 from models.rules.laterality import combine
 from models.rules.lexicon import LEXICON
@@ -302,6 +304,11 @@ def test_read_regions(draft: str, read: list[str]) -> None:
     assert [draft[region.start : region.end] for region in read_regions(draft)] == read
 
 
+def test_regions_say_which_is_the_conclusion() -> None:
+    draft = "Chest. FINDINGS: Clear. Conclusion: normal. HISTORY: cough. IMPRESSION: Normal."
+    assert [region.conclusion for region in read_regions(draft)] == [False, False, True, True]
+
+
 # --- laterality -----------------------------------------------------------------------------
 
 
@@ -392,16 +399,17 @@ _TINY_MESH = [
 ]  # fmt: skip
 
 
+_MESH_COLUMNS = [
+    "pleural_effusion", "pneumothorax", "lung_opacity_consolidation", "nodule_mass", "cardiomegaly",
+    "no_finding",
+]  # fmt: skip
+
+
 @pytest.fixture
 def tiny_data_with_mesh(tiny_data: Path) -> Path:
     with (tiny_data / MESH_FILE).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "uid", "mesh_major", "pleural_effusion", "pneumothorax", "lung_opacity_consolidation",
-                "nodule_mass", "cardiomegaly", "no_finding",
-            ]
-        )  # fmt: skip
+        writer.writerow(["uid", "mesh_major", *_MESH_COLUMNS])
         writer.writerows(_TINY_MESH)
     return tiny_data
 
@@ -512,6 +520,53 @@ def test_bench_script_runs_on_given_data(tiny_data: Path, capsys: pytest.Capture
     assert (code, "throughput rules" in capsys.readouterr().out) == (0, True)
 
 
+def test_mesh_report_marked_no_indexing_is_skipped_and_scored_as_issued_beside(tiny_data: Path) -> None:
+    with (tiny_data / MESH_FILE).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["uid", "mesh_major", *_MESH_COLUMNS])
+        writer.writerows([("CXR1", "No Indexing", *"000000"), ("CXR2", "Pleural Effusion", *"100000")])
+    reports = select_split(load_gold(tiny_data), "test")
+    mesh = score_reports(PARSER, reports, "test", gold="mesh")
+    as_issued = score_reports(PARSER, reports, "test", gold="mesh_as_issued")
+    # CXR1 reads "No acute disease": skipped when not indexed, a false no_finding as issued.
+    assert (mesh.scored, mesh.skipped, as_issued.scored, as_issued.strict["no_finding"].fp) == (1, 2, 2, 1)
+
+
+def test_throughput_reports_best_and_median_of_at_least_five_passes() -> None:
+    speed = throughput(PARSER.parse, ["Small left effusion.", "No pneumothorax."], min_seconds=0.0)
+    assert (speed.passes >= 5, speed.best >= speed.median > 0) == (True, True)
+
+
+def test_borderline_policy_can_be_read_the_other_way_for_the_benchmark() -> None:
+    other = RulesParser(borderline="uncertain")
+    assert (
+        PARSER.parse("Borderline cardiomegaly.").labels[0].status,
+        other.parse("Borderline cardiomegaly.").labels[0].status,
+        other.name,
+    ) == ("present", "uncertain", "rules (borderline uncertain)")
+
+
+def test_benchmark_scores_variants_on_both_golds(tiny_data_with_mesh: Path) -> None:
+    result = run_benchmark(
+        tiny_data_with_mesh, [PARSER], min_seconds=0.01, variants=[RulesParser(borderline="uncertain")]
+    )
+    table = format_variants(result.results, result.variants, "cardiomegaly")
+    assert [(item.split, item.gold) for item in result.variants] == [
+        ("test", "negbio"),
+        ("test", "mesh"),
+        ("dev", "negbio"),
+        ("dev", "mesh"),
+    ]
+    assert ("rules (borderline uncertain)" in table, "cardiomegaly P / R / F1" in table) == (True, True)
+
+
+def test_cli_eval_parser_prints_the_mesh_table_when_present(
+    tiny_data_with_mesh: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(["eval-parser", "--data", str(tiny_data_with_mesh), "--seconds", "0.01"])
+    assert (code, "== split: test (gold: mesh) ==" in capsys.readouterr().out) == (0, True)
+
+
 def test_bench_script_prints_mesh_table_and_dev_failures(
     tiny_data_with_mesh: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -522,6 +577,24 @@ def test_bench_script_prints_mesh_table_and_dev_failures(
         True,
         True,
     )
+    assert ("borderline heart both ways" in out, "MeSH coding as issued" in out, "best of" in out) == (
+        True,
+        True,
+        True,
+    )
+
+
+def test_bench_script_pins_to_a_core(tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    core = min(os.sched_getaffinity(0))
+    code = bench_main(["--data", str(tiny_data), "--seconds", "0.01", "--core", str(core)])
+    assert (code, f"core(s) [{core}]" in capsys.readouterr().out) == (0, True)
+
+
+def test_bench_script_refuses_a_core_it_cannot_use(
+    tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = bench_main(["--data", str(tiny_data), "--seconds", "0.01", "--core", "100000"])
+    assert (code, "cannot pin to core" in capsys.readouterr().err) == (2, True)
 
 
 # --- the real IU reports: nothing crashes ---------------------------------------------------
