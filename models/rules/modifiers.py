@@ -120,7 +120,7 @@ DROP: tuple[Rule, ...] = (
     _rule(
         "DROP.PRIOR_FINDING",
         "drop",
-        r"(?:previous|prior|old|remote|past|healed|treated|former|sequelae?\s+of)(?=\s+(?:(?!study|exam|examination|"
+        r"(?:previous|prior|old|remote|past|treated|sequelae?\s+of)(?=\s+(?:(?!study|exam|examination|"
         r"film|films|radiographs?|images?|comparison|ct|x-?rays?|chest|there|the|is|are|has|shows?)[\w-]+\s+){0,3}?"
         r"(?:pneumonia|consolidat|infiltrat|airspace|effusion|pneumothora|opacit))",
         "History read as history: 'consistent with previous active pulmonary tuberculosis pneumonia' or "
