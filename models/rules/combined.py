@@ -261,7 +261,9 @@ class MultiScan:
                     continue
                 match = candidates[0](lowered, position, end)
                 if match is not None:
-                    found[index].append(_new(Found, (candidates[1][match.lastindex or 0], position, match.end())))
+                    found[index].append(
+                        _new(Found, (candidates[1][match.lastindex or 0], position, match.end()))
+                    )
                     consumed[index] = match.end()
         return found
 

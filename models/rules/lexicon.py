@@ -208,6 +208,8 @@ STATEMENTS: tuple[Rule, ...] = (
         "NORMAL.HEART_SIZE",
         "cardiomegaly",
         "absent",
+        r"normal\s+size(?:\s+and\s+(?:configuration|contours?|shape))?\s+of\s+the\s+"
+        r"(?:heart|cardiac\s+silhouette|cardiomediastinal\s+silhouette)|"
         r"(?:normal|unremarkable)\s+(?:(?:heart|cardiac)\s+size|size\s+of\s+the\s+heart|heart|"
         r"(?:cardiac|cardiomediastinal|cardio-mediastinal)\s+(?:silhouette|contours?|size|shadow|outline))|"
         r"(?:heart|cardiac|cardiomediastinal)\s+size\s+(?:is\s+)?(?:normal|within\s+normal\s+limits|unremarkable)|"
@@ -231,7 +233,7 @@ STATEMENTS: tuple[Rule, ...] = (
         r"(?:disease|consolidation|infiltrates?))|"
         r"(?:clear|well[\s-]aerated)\s+(?:and\s+(?:well[\s-])?expanded\s+|,\s*(?:well[\s-])?expanded\s+)?lungs?"
         r"|(?:well[\s-]expanded\s+and\s+clear)\s+lungs?|lungs?\s+(?:are\s+)?(?:well[\s-])?expanded\s+and\s+clear"
-        r"(?:\s+(?:of\s+)?(?:focal\s+)?(?:airspace|air\s+space)\s+(?:disease|opacit(?:y|ies)|consolidation))?",
+        r"(?:\s+(?:focal\s+)?(?:airspace|air\s+space)\s+(?:disease|opacit(?:y|ies)|consolidation))?",
         "'Lungs are clear' denies airspace opacity (decision: lung_opacity absent, nodules untouched).",
         "The lungs are clear.",
     ),
@@ -434,7 +436,7 @@ FINDINGS: tuple[Rule, ...] = (
     _finding(
         "MENTION.NODULE.MASS",
         "nodule_mass",
-        r"mass(?:es)?(?!\s+effect)|mass[\s-]?like\s+(?:opaci(?:ty|ties|fication)|lesion|densit(?:y|ies))",
+        r"mass[\s-]?like\s+(?:opaci(?:ty|ties|fication)|lesion|densit(?:y|ies))|mass(?:es)?(?!\s+effect)",
         "Mass (not 'mass effect', which is OTHER.MASS_EFFECT).",
         "Left hilar mass.",
         "present",

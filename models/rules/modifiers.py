@@ -145,11 +145,11 @@ UNCERTAINTY: tuple[Rule, ...] = (
     _rule(
         "UNC.HEDGE_AFTER",
         "unc_post",
-        r"(?:suspected|questioned|presumed|possible|probable|likely|suggested|favou?red|considered|"
-        r"not\s+excluded|difficult\s+to\s+exclude)(?=\s*(?:[.;:!?\n\r]|$))",
+        r"(?:suspected|questioned|presumed|possible|probable|likely|unlikely|less\s+likely|suggested|favou?red|"
+        r"considered|not\s+excluded|difficult\s+to\s+exclude)(?=\s*(?:[.;:!?\n\r]|$))",
         "A hedge written after the finding, at the end of its clause: 'small bilateral pleural "
-        "effusions suspected.' Listed before UNC.POSSIBLE, which would read the same word as a hedge "
-        "on what follows it.",
+        "effusions suspected.', 'pneumonia unlikely.' Listed before UNC.POSSIBLE, which would read "
+        "the same word as a hedge on what follows it.",
         "Lateral view somewhat limited, however small bilateral pleural effusions suspected.",
         (("pleural_effusion", "uncertain"),),
     ),
@@ -299,7 +299,8 @@ _EXPLAIN_GAP = (
 _MIMIC = (
     r"(?:nipples?(?:\s+(?:shadows?|markers?|rings?))?|bone\s+islands?|enostos[ie]s|fractures?|costochondral|"
     r"sternoclavicular|costal\s+cartilage|overlap(?:ping)?|superimpos(?:ed|ition)|summation|confluence|"
-    r"vessels?(?:\s+on\s+end)?|vascular\s+(?:structures?|shadows?)|artifacts?|artifactual|telemetry|leads|wires?|"
+    r"vessels?(?:\s+on\s+end)?|vascular(?:\s+(?:structures?|shadows?)|(?=\s*(?:[.,;:]|$)))|artifacts?|artifactual|"
+    r"telemetry|leads|wires?|"
     r"soft[\s-]tissues?|skin(?:\s+folds?)?|osteophytes?|bones?|bony|ribs?|fat(?:\s+pads?)?|hair|braids?|"
     r"piercings?|jewelry|clothing|buttons?)"
 )
