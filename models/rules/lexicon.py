@@ -110,13 +110,16 @@ STATEMENTS: tuple[Rule, ...] = (
         "NOFIND.NO_ACUTE_PROCESS",
         "no_finding",
         "present",
-        r"(?:no|without|negative\s+for)\s+(?:(?:radiographic|radiologic|x-?ray|plain\s+film)\s+)?"
-        r"(?:(?:evidence|signs?|demonstration|findings?)\s+(?:of|for)\s+)?(?:an?\s+|any\s+)?"
-        r"(?:acute|active|significant)\s+(?:or\s+chronic\s+)?(?:radiographic\s+|radiologic\s+)?"
+        r"(?:no|without|negative\s+for)\s+(?:(?:radiographic|radiologic|x-?ray|plain\s+film|visible|definite|"
+        r"obvious)\s+)?(?:(?:evidence|signs?|demonstration|findings?)\s+(?:of|for)\s+)?(?:an?\s+|any\s+)?"
+        r"(?:acute|active|significant)\s+(?:or\s+(?:chronic|active|acute)\s+)?(?:radiographic\s+|radiologic\s+)?"
         r"(?:(?:cardiopulmonary|cardio-pulmonary|cardiothoracic|intrathoracic|thoracic|chest|pulmonary|lung|"
-        r"cardiac\s+or\s+pulmonary|cardiopulmonary\s+or\s+osseous|pulmonary\s+or\s+osseous)\s+)?"
+        r"cardiac|pleural|osseous)(?:,?\s+(?:or|and)\s+|,\s+)){0,3}"
+        r"(?:(?:cardiopulmonary|cardio-pulmonary|cardiothoracic|intrathoracic|thoracic|chest|pulmonary|lung|"
+        r"cardiac|pleural|osseous)\s+)?"
         r"(?:disease|process(?:es)?|abnormalit(?:y|ies)|findings?|pathology|illness)",
-        "The commonest normal impression: 'no acute cardiopulmonary process/abnormality/disease'.",
+        "The commonest normal impression: 'no acute cardiopulmonary process/abnormality/disease', "
+        "also with a list of organs ('no acute or active cardiac, pulmonary or pleural disease').",
         "No acute cardiopulmonary process.",
     ),
     _statement(
@@ -125,8 +128,10 @@ STATEMENTS: tuple[Rule, ...] = (
         "present",
         r"(?:normal|negative|unremarkable)\s+(?:(?:pa\s+and\s+lateral|two[\s-]view|frontal|portable)\s+)?"
         r"(?:chest(?:\s+(?:x-?ray|x-?xxxx|radiograph|film|study|exam(?:ination)?|series))?|"
-        r"(?:x-?ray|radiograph(?:ic)?)\s+(?:study|exam(?:ination)?)|chest\s+radiographs?|study|exam(?:ination)?)",
-        "'Normal chest', 'normal chest x-ray', 'negative chest radiograph', 'unremarkable study'.",
+        r"(?:x-?ray|radiograph(?:ic)?)\s+(?:study|exam(?:ination)?)|chest\s+radiographs?|study|exam(?:ination)?|"
+        r"(?:x-?rays?|radiographs?|films?|views?)\s+of\s+the\s+chest)",
+        "'Normal chest', 'normal chest x-ray', 'negative chest radiograph', 'unremarkable study', "
+        "'unremarkable radiographs of the chest'.",
         "Normal chest x-ray.",
     ),
     _statement(
@@ -178,7 +183,7 @@ STATEMENTS: tuple[Rule, ...] = (
         "cardiomegaly",
         "absent",
         _HEART_SUBJECT + _COPULA + r"\s+(?:(?:at|near|within|in)\s+)?(?:the\s+)?"
-        r"(?:upper\s+limits?\s+of\s+normal|top\s+(?:of\s+)?normal|upper\s+normal|high\s+normal|upper\s+range\s+of\s+normal)(?:\s+(?:in\s+size|limits))?"
+        r"(?:upper\s+limits?\s+(?:of\s+)?normal|top\s+(?:of\s+)?normal|upper\s+normal|high\s+normal|upper\s+range\s+of\s+normal)(?:\s+(?:in\s+size|limits))?"
         r"|(?:upper\s+limits?\s+of\s+normal|top\s+normal|upper\s+normal|high\s+normal)"
         r"\s+(?:heart|cardiac)\s+size",
         "Trap: 'heart size upper limits of normal' is a normal heart, not cardiomegaly.",
@@ -228,7 +233,7 @@ STATEMENTS: tuple[Rule, ...] = (
         "NORMAL.LUNGS_CLEAR",
         "lung_opacity",
         "absent",
-        r"(?:the\s+|both\s+)?lungs?(?:\s+fields?)?\s+(?:are|is|appear|appears|remain|remains)\s+"
+        r"(?:the\s+|both\s+)?lungs?(?:\s+fields?)?(?:\s+(?:are|is|appear|appears|remain|remains))?\s+"
         r"(?:otherwise\s+|grossly\s+|again\s+|now\s+)?(?:clear|well[\s-]aerated|free\s+of\s+(?:focal\s+)?"
         r"(?:disease|consolidation|infiltrates?))|"
         r"(?:clear|well[\s-]aerated)\s+(?:and\s+(?:well[\s-])?expanded\s+|,\s*(?:well[\s-])?expanded\s+)?lungs?"
