@@ -160,18 +160,24 @@ def _read_region(text: str, region: Region) -> list[Hit]:
     # A trigger inside a statement about the heart or lungs ("the heart is NOT enlarged") is
     # part of that statement, not a negation of what follows it. No-finding statements keep
     # theirs: "no acute disease or effusion" denies the effusion too.
-    covered = [
-        (m.start, m.end) for m in mentions if m.rule.kind == "statement" and m.rule.label != "no_finding"
-    ]
+    covered = [m for m in mentions if m.rule.kind == "statement" and m.rule.label != "no_finding"]
     triggers: list[Found] = []
     sides: list[tuple[int, int, Side]] = []
+    # Both lists are in text order and statements do not overlap, so one pointer walks them.
+    statement = 0
     for found in found_triggers:
         if found.rule.kind == "side":
             sides.append((found.start, found.end, SIDE_OF_RULE[found.rule.id]))
-        else:
-            triggers.append(found)
-    if covered:
-        triggers = [t for t in triggers if not any(s <= t.start and t.end <= e for s, e in covered)]
+            continue
+        while statement < len(covered) and covered[statement].end <= found.start:
+            statement += 1
+        if (
+            statement < len(covered)
+            and covered[statement].start <= found.start
+            and found.end <= covered[statement].end
+        ):
+            continue
+        triggers.append(found)
     ends = [start] + [c.start() for c in _CLAUSE_END_RE.finditer(text, start, end)]
     ends += [c.start() for c in _SEEN_COMMA_RE.finditer(text, start, end)]
     ends += [t.start for t in triggers if t.rule.kind == "term"]
