@@ -199,7 +199,10 @@ UNCERTAINTY: tuple[Rule, ...] = (
         "UNC.VERSUS",
         "unc_both",
         r"versus|vs\.?|and/or",
-        "'Atelectasis versus pneumonia': both sides are hedged.",
+        "'Atelectasis versus pneumonia': both sides are hedged. After a mention it hedges only the "
+        "mention right before it: in 'patchy left basilar opacity, atelectasis versus scarring' the "
+        "alternatives are the opacity's causes, and the opacity stays affirmed (the parser's "
+        "_context; golden draft opacity-cause-versus-not-a-hedge).",
         "Atelectasis versus pneumonia in the left base.",
         (("lung_opacity", "uncertain"),),
     ),
