@@ -158,18 +158,29 @@ def unpad_square(box: Box, image_size: tuple[int, int]) -> BoxResult:
     """Map a box read on an image padded to a square (centred) back onto the original image.
 
     Google's MedGemma localisation recipe pads the radiograph to a square before asking
-    for boxes; the model's coordinates are then fractions of the padded square.
+    for boxes; the model's coordinates are then fractions of the padded square. The model
+    sees the black bands, so a box may reach into them: the part on the image is kept (with
+    a repair saying so); a box wholly in a band is rejected with that reason.
     """
     width, height = image_size
     side = float(max(width, height))
     pad_x = (side - width) / 2.0
     pad_y = (side - height) / 2.0
-    return normalized_box(
+    coords = (
         (box.x0 * side - pad_x) / width,
         (box.y0 * side - pad_y) / height,
         (box.x1 * side - pad_x) / width,
         (box.y1 * side - pad_y) / height,
     )
+    shown = [round(v, 4) for v in coords]
+    x0, y0, x1, y1 = coords
+    if x1 <= 0.0 or y1 <= 0.0 or x0 >= 1.0 or y0 >= 1.0:
+        return BoxResult(None, error=f"box lies wholly in the padding around the image: {shown}")
+    clipped = tuple(min(1.0, max(0.0, v)) for v in coords)
+    result = normalized_box(*clipped)
+    if result.box is None or clipped == coords:
+        return result
+    return BoxResult(result.box, repairs=(f"clipped box {shown} to the image (it reached into the padding)",))
 
 
 def pad_square(box: Box, image_size: tuple[int, int]) -> Box:

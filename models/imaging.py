@@ -78,14 +78,15 @@ def png_data_url(image: Any) -> str:
 def unpad_reading(reading: ImageReading, original_size: tuple[int, int], raw: str) -> ImageReading:
     """Map a reading made on the padded square back onto the original ``(width, height)`` image.
 
-    A box that lies wholly in the padding is dropped with a recorded reason; clipping is
-    recorded too. The reading then describes the original image.
+    A box reaching into the padding is clipped to the image; one lying wholly in the padding
+    is rejected and its finding kept without a box (dropping the finding would silence its
+    MISSING and URGENT flags). Either is recorded as a repair. The reading then describes the
+    original image.
     """
     width, height = original_size
     if reading.failed:
         return reading.model_copy(update={"image_width": width, "image_height": height})
     repairs = list(reading.outcome.repairs)
-    dropped = reading.outcome.dropped_items
     findings: list[ImageFinding] = []
     for index, finding in enumerate(reading.findings):
         if finding.box is None or width == height:
@@ -94,18 +95,14 @@ def unpad_reading(reading: ImageReading, original_size: tuple[int, int], raw: st
         result = unpad_square(finding.box, original_size)
         if result.box is None:
             repairs.append(
-                f"dropped finding {index} ({finding.label}): {result.error} after removing the padding"
+                f"finding {index} ({finding.label}): box rejected ({result.error}) after removing the "
+                "padding; the finding is kept without a box"
             )
-            dropped += 1
+            findings.append(finding.model_copy(update={"box": None, "box_scale": None}))
             continue
         repairs.extend(f"finding {index}: {message} after removing the padding" for message in result.repairs)
         findings.append(finding.model_copy(update={"box": result.box}))
-    if not findings and reading.findings:
-        outcome = ParseOutcome.failed(
-            "every box lay in the padding around the image", raw=raw, repairs=tuple(repairs)
-        )
-    else:
-        outcome = ParseOutcome.from_repairs(repairs, reading.outcome.raw or raw, dropped)
+    outcome = ParseOutcome.from_repairs(repairs, reading.outcome.raw or raw, reading.outcome.dropped_items)
     return reading.model_copy(
         update={"findings": tuple(findings), "outcome": outcome, "image_width": width, "image_height": height}
     )

@@ -51,6 +51,20 @@ def test_square_padding_round_trips(box: Box, size: tuple[int, int]) -> None:
     assert back.box is not None and close(back.box, box, 1e-6)
 
 
+def test_a_box_reaching_into_the_padding_is_clipped_to_the_image_with_a_repair() -> None:
+    # 96x80 landscape image on a 96x96 square: 8 px bands above and below (1/12 of the side).
+    result = boxes.unpad_square(Box(x0=0.1, y0=0.0, x1=0.4, y1=0.5), (96, 80))
+    assert result.box is not None
+    assert result.box.y0 == 0.0 and result.box.y1 == pytest.approx((48 - 8) / 80)
+    assert result.repairs and "reached into the padding" in result.repairs[0]
+
+
+def test_a_box_wholly_in_the_padding_is_rejected_with_that_reason() -> None:
+    result = boxes.unpad_square(Box(x0=0.2, y0=0.0, x1=0.3, y1=0.05), (96, 80))
+    assert result.box is None
+    assert result.error is not None and result.error.startswith("box lies wholly in the padding")
+
+
 @given(valid_boxes(), valid_boxes())
 def test_iou_is_symmetric_and_bounded(a: Box, b: Box) -> None:
     assert boxes.iou(a, b) == pytest.approx(boxes.iou(b, a))

@@ -66,9 +66,32 @@ def test_a_failed_reading_only_takes_the_original_size() -> None:
     assert mapped.failed and (mapped.image_width, mapped.image_height) == (96, 80)
 
 
-def test_when_every_box_lies_in_the_padding_the_reading_fails_with_the_raw_text() -> None:
-    finding = ImageFinding(label="nodule_mass", box=Box(x0=0.2, y0=0.0, x1=0.3, y1=0.05), source="medgemma")
+@pytest.mark.parametrize(
+    ("label", "box"),
+    [
+        ("pneumothorax", Box(x0=0.2, y0=0.0, x1=0.3, y1=0.05)),  # in the band above the image
+        ("nodule_mass", Box(x0=0.4, y0=0.95, x1=0.6, y1=1.0)),  # in the band below
+    ],
+    ids=["top-band", "bottom-band"],
+)
+def test_a_box_wholly_in_the_padding_loses_the_box_never_the_finding(label: str, box: Box) -> None:
+    finding = ImageFinding(label=label, box=box, source="medgemma", box_scale="unit", score=0.9)
     reading = ImageReading(backend="medgemma", findings=(finding,))
     mapped = unpad_reading(reading, (96, 80), "[...]")
-    assert mapped.failed and mapped.outcome.raw == "[...]"
-    assert mapped.outcome.error == "every box lay in the padding around the image"
+    assert not mapped.failed
+    assert [(f.label, f.box, f.box_scale, f.score) for f in mapped.findings] == [(label, None, None, 0.9)]
+    assert mapped.outcome.status == "recovered" and mapped.outcome.raw == "[...]"
+    assert mapped.outcome.dropped_items == 0
+    (repair,) = mapped.outcome.repairs
+    assert repair.startswith(f"finding 0 ({label}): box rejected (")
+    assert repair.endswith("after removing the padding; the finding is kept without a box")
+
+
+def test_a_box_partly_in_the_padding_is_clipped_to_the_image_with_a_note() -> None:
+    finding = ImageFinding(
+        label="pleural_effusion", box=Box(x0=0.1, y0=0.0, x1=0.4, y1=0.5), source="medgemma"
+    )
+    mapped = unpad_reading(ImageReading(backend="medgemma", findings=(finding,)), (96, 80), "[...]")
+    (kept,) = mapped.findings
+    assert kept.box is not None and kept.box.y0 == 0.0
+    assert any("after removing the padding" in r for r in mapped.outcome.repairs)

@@ -191,7 +191,9 @@ class TestRecordedOutputs:
         assert any("code fence" in r for r in reading.outcome.repairs)
         assert reading.outcome.raw == raw
 
-    def test_a_box_wholly_in_the_padding_is_dropped_with_a_reason(self, prepared: PreparedImage) -> None:
+    def test_a_box_wholly_in_the_padding_loses_the_box_and_keeps_the_finding(
+        self, prepared: PreparedImage
+    ) -> None:
         raw = json.dumps(
             [
                 {"label": "nodule_mass", "box_2d": [0.0, 0.2, 0.05, 0.3]},  # inside the top band
@@ -200,9 +202,17 @@ class TestRecordedOutputs:
         )
         reading = read_grounding(raw, prepared, "medgemma", BASE)
         assert reading.outcome.status == "recovered"
-        assert [f.label for f in reading.findings] == ["cardiomegaly"]
-        assert reading.outcome.dropped_items == 1
-        assert any("nodule_mass" in r and "padding" in r for r in reading.outcome.repairs)
+        assert [(f.label, f.box is None) for f in reading.findings] == [
+            ("nodule_mass", True),
+            ("cardiomegaly", False),
+        ]
+        assert reading.outcome.dropped_items == 0
+        assert any(
+            r.startswith("finding 0 (nodule_mass): box rejected")
+            and "padding" in r
+            and "kept without a box" in r
+            for r in reading.outcome.repairs
+        )
 
     def test_medgemma_thinking_tags_are_stripped(self, prepared: PreparedImage) -> None:
         raw = '<unused94>thought\nLooking at the bases.<unused95>[{"label": "no_finding"}]'
