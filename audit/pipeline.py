@@ -8,6 +8,7 @@ cannot be judged), a failed grounding a visible draft-only report (no flags).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,6 +20,10 @@ from audit.schema import AuditMode, AuditReport, ComparePolicy, DraftReading, Im
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Lone surrogates are not text: Python decodes invalid UTF-8 in argv (and, under some
+# locales, stdin) to U+DC80–U+DCFF, one per undecodable byte; they cannot be stored or printed.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def draft_problem(text: str) -> str | None:
     """Why a draft cannot be parsed at all, or None when it can."""
@@ -26,6 +31,11 @@ def draft_problem(text: str) -> str | None:
         return "the draft is empty"
     if len(text) > MAX_DRAFT_CHARS:
         return f"the draft is {len(text):,} characters long; the auditor reads at most {MAX_DRAFT_CHARS:,}"
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        code = ord(surrogate.group())
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"a lone surrogate U+{code:04X}"
+        return f"the draft is not valid UTF-8 text ({what} at character {surrogate.start() + 1})"
     return None
 
 

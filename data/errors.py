@@ -113,6 +113,16 @@ class UnsafePathError(DataError):
         )
 
 
+class LinkLoopError(DataError):
+    """A path in an import file goes round a loop of symbolic links: no file can be read there."""
+
+    def __init__(self, path: str, root: str | Path) -> None:
+        self.path, self.root = path, str(root)
+        super().__init__(
+            f"path {path!r} under {self.root} is a symbolic link loop; no file can be read there"
+        )
+
+
 class ImportFormatError(DataError):
     """An import file is not in the expected format (missing columns, unreadable rows)."""
 

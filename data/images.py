@@ -5,7 +5,9 @@
 - DICOM (pydicom): first frame of a multi-frame file (with a note); modality LUT, then the
   file's VOI LUT or window (or, without one, a 0.5–99.5 percentile window); MONOCHROME1
   inverted explicitly (``apply_voi_lut`` does not); scaled to 8 bits. Compressed transfer
-  syntaxes decode through pydicom's plugins (python-gdcm covers JPEG Lossless and JPEG 2000).
+  syntaxes decode through pydicom's plugins (python-gdcm covers JPEG Lossless and JPEG 2000),
+  and what they cannot (12-bit JPEG Extended) through GDCM itself: see
+  :mod:`data.dicom_decoding`, which also refuses a ``.dcm`` that is not DICOM at all.
 - Limits: files over ``MAX_FILE_BYTES`` and images over ``MAX_PIXELS`` are refused before
   their pixels are decoded (decompression bombs).
 
@@ -27,13 +29,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
 
+from data.dicom_decoding import DICOM_SUFFIXES, decode_pixels, read_dataset
 from data.errors import ImageLoadError
 
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 64_000_000  # 8,000 × 8,000: larger than any radiograph detector
 MAX_FILE_BYTES = 512 * 1024 * 1024
-DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic"})
 RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 IMAGE_SUFFIXES = DICOM_SUFFIXES | RASTER_SUFFIXES
 
@@ -81,6 +83,8 @@ class LoadedImage:
 
 def _check_file(path: Path, max_bytes: int) -> int:
     if not path.exists():
+        if path.is_symlink():
+            raise ImageLoadError(path, "a broken symbolic link (it loops, or its target is missing)")
         raise ImageLoadError(path, "file not found")
     if not path.is_file():
         raise ImageLoadError(path, "not a regular file")
@@ -118,7 +122,7 @@ def read_header(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> ImageIn
     path = Path(path)
     _check_file(path, max_bytes)
     if is_dicom(path):
-        ds = _read_dataset(path, stop_before_pixels=True)
+        ds, _ = read_dataset(path, stop_before_pixels=True)
         meta = dicom_safe_metadata(ds)
         rows, cols = meta.get("Rows"), meta.get("Columns")
         if not isinstance(rows, int) or not isinstance(cols, int):
@@ -147,8 +151,17 @@ def read_header(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> ImageIn
             )
     except UnidentifiedImageError as error:
         raise ImageLoadError(path, "not a PNG, JPEG or DICOM image") from error
+    except Image.DecompressionBombError as error:
+        raise _bomb(path, MAX_PIXELS, error) from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageLoadError(path, f"unreadable image header ({error})") from error
+
+
+def _bomb(path: Path, max_pixels: int, error: Exception) -> ImageLoadError:
+    """Pillow refuses a header far past its own limit before ours is checked; name ours."""
+    return ImageLoadError(
+        path, f"refused as a possible decompression bomb: over the {max_pixels:,}-pixel limit ({error})"
+    )
 
 
 def _str_or_none(value: object) -> str | None:
@@ -206,7 +219,7 @@ def _load_raster(path: Path, max_pixels: int) -> LoadedImage:
     except UnidentifiedImageError as error:
         raise ImageLoadError(path, "not a PNG, JPEG or DICOM image") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageLoadError(path, f"refused as a possible decompression bomb ({error})") from error
+        raise _bomb(path, max_pixels, error) from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         reason = str(error) or type(error).__name__
         if "truncated" in reason.lower():
@@ -241,22 +254,6 @@ def _raster_to_gray(img: Image.Image, notes: list[str]) -> np.ndarray:
     return np.asarray(img.convert("RGB").convert("L"), dtype=np.uint8).copy()
 
 
-def _read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Any:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        return pydicom.dcmread(
-            path, stop_before_pixels=stop_before_pixels, force=path.suffix.lower() in DICOM_SUFFIXES
-        )
-    except InvalidDicomError as error:
-        raise ImageLoadError(path, f"not a valid DICOM file ({error})") from error
-    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as error:
-        raise ImageLoadError(
-            path, f"corrupt or truncated DICOM file ({error or type(error).__name__})"
-        ) from error
-
-
 def dicom_safe_metadata(ds: Any) -> dict[str, str | int]:
     """The allow-listed, non-identifying attributes of a DICOM dataset."""
     out: dict[str, str | int] = {}
@@ -271,7 +268,7 @@ def dicom_safe_metadata(ds: Any) -> dict[str, str | int]:
 def _load_dicom(path: Path, max_pixels: int) -> LoadedImage:
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-    ds = _read_dataset(path)
+    ds, notes = read_dataset(path)
     meta = dicom_safe_metadata(ds)
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise ImageLoadError(path, "DICOM file holds no pixel data")
@@ -281,17 +278,8 @@ def _load_dicom(path: Path, max_pixels: int) -> LoadedImage:
         raise ImageLoadError(
             path, f"image is {cols}×{rows}×{frames} pixels, over the {max_pixels:,}-pixel limit"
         )
-    notes: list[str] = []
-    try:
-        array = ds.pixel_array
-    except (NotImplementedError, RuntimeError) as error:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", str(syntax))
-        raise ImageLoadError(
-            path, f"cannot decode {name} pixel data ({error}); install python-gdcm or the pylibjpeg plugins"
-        ) from error
-    except (ValueError, AttributeError, KeyError, TypeError, EOFError, OSError) as error:
-        raise ImageLoadError(path, f"corrupt or truncated DICOM pixel data ({error})") from error
+    array, decoding = decode_pixels(ds, path)
+    notes = [*(f"pydicom: {message}" for message in notes), *decoding]
     samples = int(meta.get("SamplesPerPixel", 1) or 1)
     if frames > 1:
         array = array[0]

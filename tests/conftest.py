@@ -4,14 +4,17 @@
   than localhost do not resolve, and the model hub is switched to offline mode, so a
   stray download fails at once, visibly, instead of hanging.
 - Capability markers skip with a reason: ``requires_torch``, ``requires_gpu``.
+- ``read_only``: makes a file read-only for the test, even when the suite runs as root.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -118,3 +121,33 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real data not found at {SHARED_DATA} (see README: ../shared/data)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], Path]]:
+    """Make files read-only for this test (undone afterwards): ``read_only(path)``.
+
+    Permission bits do not stop root, so as root the file is made immutable (``chattr +i``);
+    where that is not allowed the test is skipped, since the case cannot be staged.
+    """
+    undo: list[Callable[[], object]] = []
+
+    def make(path: Path) -> Path:
+        if os.geteuid() != 0:
+            mode = path.stat().st_mode
+            path.chmod(0o444)
+            undo.append(lambda: path.chmod(mode))
+            return path
+        if shutil.which("chattr") is None:
+            pytest.skip(f"running as root without chattr: cannot make {path.name} read-only")
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"running as root and cannot make {path.name} immutable: {done.stderr!r}")
+        undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+        return path
+
+    try:
+        yield make
+    finally:
+        for step in reversed(undo):
+            step()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,6 +139,24 @@ def _close_truncated(fragment: str) -> str | None:
     return head + "".join(reversed(still_open))
 
 
+def beyond_json_limits(error: RecursionError | ValueError) -> str:
+    """Why Python's JSON reader gave up on text whose syntax may be fine: it is nested deeper
+    than the interpreter recurses, or it holds an integer longer than Python converts."""
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply to read"
+    return f"it holds a number more than {sys.get_int_max_str_digits():,} digits long"
+
+
+def _raw_decode(decoder: json.JSONDecoder, text: str) -> tuple[Any, int]:
+    """``decoder.raw_decode`` with Python's own limits as a RecoveryError that says which."""
+    try:
+        return decoder.raw_decode(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as error:
+        raise RecoveryError(f"the JSON cannot be read: {beyond_json_limits(error)}") from None
+
+
 def _load_json_loose(text: str, log: RepairLog) -> Any:
     """Find and load the first JSON list or object in ``text``, repairing common breakage."""
     starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
@@ -149,7 +168,7 @@ def _load_json_loose(text: str, log: RepairLog) -> Any:
     candidate = text[start:]
     decoder = json.JSONDecoder()
     try:
-        value, end = decoder.raw_decode(candidate)
+        value, end = _raw_decode(decoder, candidate)
     except json.JSONDecodeError:
         pass
     else:
@@ -172,7 +191,7 @@ def _load_json_loose(text: str, log: RepairLog) -> Any:
     for message, attempt in attempts:
         applied.append(message)
         try:
-            value, end = decoder.raw_decode(attempt)
+            value, end = _raw_decode(decoder, attempt)
         except json.JSONDecodeError:
             continue
         for item in applied:

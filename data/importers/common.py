@@ -7,6 +7,7 @@ in batches, each batch one transaction, so another process can use the file in b
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import logging
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from audit.boxes import BoxResult
 from audit.schema import Box
-from data.errors import ImageLoadError, ImportFormatError, UnsafePathError
+from data.errors import ImageLoadError, ImportFormatError, LinkLoopError, UnsafePathError
 from data.images import IMAGE_SUFFIXES, ImageInfo, load_image, read_header
 from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import Store
@@ -162,12 +163,21 @@ def scan_images(root: Path) -> list[Path]:
     resolved_root = root.resolve()
     found = []
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
-        if not path.resolve().is_relative_to(resolved_root):
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            if path.is_symlink():
+                # A link that loops or leads nowhere is kept, so that loading reports it as
+                # an unreadable image instead of it vanishing from the count.
+                found.append(path)
+            continue
+        if not target.is_relative_to(resolved_root):
             log.warning("skipping %s: it links outside %s", path, root)
             continue
-        found.append(path)
+        if target.is_file():
+            found.append(path)
     return found
 
 
@@ -179,7 +189,14 @@ def resolve_inside(root: Path, relative: str) -> Path:
     if Path(candidate).is_absolute() or candidate.startswith("~"):
         raise UnsafePathError(relative, root)
     resolved_root = root.resolve()
-    resolved = (resolved_root / candidate).resolve()
+    try:
+        resolved = (resolved_root / candidate).resolve()
+    except RuntimeError:  # Python 3.11 and 3.12 raise it for a loop; later versions OSError
+        raise LinkLoopError(relative, root) from None
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise LinkLoopError(relative, root) from None
     if not resolved.is_relative_to(resolved_root):
         raise UnsafePathError(relative, root)
     return resolved

@@ -11,18 +11,25 @@ JSON may be a list of such objects or ``{"annotations": [...]}``.
 
 Drafts (``--drafts``), CSV: ``image,text`` with optional ``author`` and ``kind``
 (human/synthetic/student). A draft already stored for the case with the same text, kind
-and author is not added again.
+and author is not added again. An empty draft, or one longer than the auditor reads
+(``audit.protocols.MAX_DRAFT_CHARS``), is skipped with the reason in the summary.
+
+Case ids come from the path (``sub/dir/img.png`` → ``sub__dir__img``) and are given only to
+readable images, in name order: an unreadable ``scan.dcm`` never shuts out ``scan.png``;
+two readable images with one id keep the first and report the second with both names.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from audit.boxes import BoxResult, from_box_2d, from_pixel_xywh, from_pixel_xyxy, normalized_box
 from audit.labels import Label, canonical_label, map_source_label
+from audit.protocols import MAX_DRAFT_CHARS
 from data.errors import ImportFormatError, UnsafePathError
 from data.importers.common import (
     BatchWriter,
@@ -132,22 +139,29 @@ def import_folder(
         for row in as_dicts(header, raw):
             row["text"] = row.get(text_column, "")
             draft_rows.append((resolve_inside(images, row["image"]), row))
-    resolved = {path.resolve(): path for path in files}
-    for target in sorted(set(by_path) - set(resolved)):
+    # realpath, unlike Path.resolve on Python 3.11, does not raise on a link loop (which
+    # scan_images keeps, for loading to report).
+    resolved = {Path(os.path.realpath(path)) for path in files}
+    for target in sorted(set(by_path) - resolved):
         summary.skip("annotation for an image not in the folder", str(target.relative_to(images.resolve())))
 
     writer = BatchWriter(store, summary)
     loaded: dict[Path, str] = {}
-    seen: set[str] = set()
+    taken: dict[str, Path] = {}  # case id -> the readable image that has it
     for path in progress(files, desc="import folder", total=len(files), show=show_progress):
-        case_id = case_id_for(images, path)
-        if case_id in seen:
-            summary.skip("two images give the same case id", str(path.relative_to(images)))
-            continue
-        seen.add(case_id)
+        # Only a readable image may take a case id: an unreadable scan.dcm must not shut out
+        # the scan.png beside it.
         info = readable_image(path, summary, verify=verify, example=str(path.relative_to(images)))
         if info is None:
             continue
+        case_id = case_id_for(images, path)
+        if case_id in taken:
+            summary.skip(
+                "two readable images give the same case id (the first in name order is kept)",
+                f"{path.relative_to(images)} (case {case_id!r} is {taken[case_id].relative_to(images)})",
+            )
+            continue
+        taken[case_id] = path
         findings: list[ReferenceFinding] = []
         for item in by_path.get(path.resolve(), []):
             name = str(item["label"]).strip()
@@ -209,6 +223,13 @@ def _add_drafts(
             continue
         if not text:
             summary.skip("empty draft", case_id)
+            continue
+        if len(text) > MAX_DRAFT_CHARS:
+            # Stored, it would only ever show as a failed parse (an image-only audit).
+            summary.skip(
+                f"draft over the {MAX_DRAFT_CHARS:,}-character limit the auditor reads",
+                f"{case_id} ({len(text):,} characters)",
+            )
             continue
         author = (row.get("author") or "").strip() or None
         existing = store.drafts.for_case(case_id, kind=kind)  # type: ignore[arg-type]

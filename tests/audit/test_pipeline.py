@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
-from audit.pipeline import run_audit
+from audit.pipeline import draft_problem, run_audit
 from audit.protocols import MAX_DRAFT_CHARS, AuditCase, DraftParser, Grounder
 from audit.recover import parse_findings
 from audit.schema import DraftReading, ImageReading
@@ -147,3 +147,31 @@ def test_a_finding_whose_box_was_rejected_still_raises_its_flags(label: Label, b
     assert [(flag.type, flag.label) for flag in report.flags] == [*expected, ("MISSING", label)]
     assert all(flag.finding is not None and flag.box is None for flag in report.flags)
     assert report.mode == "full"
+
+
+DRAFT_PROBLEMS = {
+    "empty": ("", "the draft is empty"),
+    "blank": (" \n\t ", "the draft is empty"),
+    "over the limit": ("x" * (MAX_DRAFT_CHARS + 1), f"the auditor reads at most {MAX_DRAFT_CHARS:,}"),
+    # what Python makes of invalid UTF-8 in argv: one U+DC80-U+DCFF per undecodable byte
+    "an undecodable byte": ("Left pneu\udcffmothorax.", "not valid UTF-8 text (byte 0xff at character 10)"),
+    "a lone surrogate": (
+        "Left \ud83d effusion.",
+        "not valid UTF-8 text (a lone surrogate U+D83D at character 6)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "problem"), DRAFT_PROBLEMS.values(), ids=DRAFT_PROBLEMS.keys())
+def test_a_draft_that_cannot_be_read_says_why(text: str, problem: str) -> None:
+    found = draft_problem(text)
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Left pneumothorax.", "Épanchement pleural gauche.", "Kein Pneumothorax \U0001f600.", "a\x0cb\u2028c"],
+    ids=["ascii", "accents", "emoji", "separators"],
+)
+def test_ordinary_text_is_no_problem(text: str) -> None:
+    assert draft_problem(text) is None

@@ -161,6 +161,14 @@ FAILURES = {
         "none of the 1 item(s) could be used",
     ),
     "a bare number": ("42", "no JSON list or object in the output"),
+    "nested past the interpreter's recursion limit": (
+        "[" * 100_000 + "]" * 100_000,
+        "the JSON cannot be read: it is nested too deeply to read",
+    ),
+    "a 5,000-digit number": (
+        '[{"label": "pneumothorax", "box_2d": [' + "7" * 5_000 + ", 0, 1, 1]}]",
+        "the JSON cannot be read: it holds a number more than 4,300 digits long",
+    ),
     "an object without a findings list": ('{"answer": "normal"}', "expected a list or an object with one of"),
 }
 
@@ -301,6 +309,22 @@ def test_unknown_parser_status_drops_the_item_with_a_reason() -> None:
     )
     assert reading.labels == ()
     assert reading.outcome.dropped_items == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 50_000 + "]" * 50_000,
+        '[{"label": "cardiomegaly", "status": "present", "start": ' + "1" * 5_000 + "}]",
+    ],
+    ids=["nested", "long-number"],
+)
+def test_parser_output_past_pythons_json_limits_fails_with_the_reason(raw: str) -> None:
+    reading = parse_draft_labels(raw, DRAFT, "nemotron")
+    assert reading.outcome.status == "failed"
+    assert reading.outcome.error is not None and reading.outcome.error.startswith(
+        "the JSON cannot be read: it "
+    )
 
 
 def test_parser_trace_without_close_fails() -> None:

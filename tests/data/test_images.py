@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -10,69 +9,23 @@ import pydicom
 import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import JPEGExtended12Bit
 
+from data.dicom_decoding import decode_pixels
 from data.errors import ImageLoadError
 from data.images import dicom_safe_metadata, load_image, read_header
 from tests.data.conftest import gradient, write_png
-
-DX_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"
-
-
-def chest_like(width: int = 80, height: int = 64, high: int = 4000) -> np.ndarray:
-    """16-bit pixels: a bright band (bone) on the left third, dark (lung) elsewhere."""
-    pixels = np.full((height, width), high // 8, dtype=np.uint16)
-    pixels[:, : width // 3] = high
-    return pixels
-
-
-def write_dicom(
-    path: Path,
-    pixels: np.ndarray,
-    *,
-    photometric: str = "MONOCHROME2",
-    bits_stored: int = 12,
-    window: tuple[float, float] | None = None,
-    voi_lut: np.ndarray | None = None,
-    modality: str = "DX",
-) -> Path:
-    """A minimal DX file, with patient identifiers that must never be read out."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_IMAGE_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = DX_IMAGE_STORAGE
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientName = "Doe^Jane"
-    ds.PatientID = "MRN-12345"
-    ds.PatientBirthDate = "19700101"
-    ds.Modality = modality
-    ds.ViewPosition = "PA"
-    frames = pixels.shape[0] if pixels.ndim == 3 else 1
-    ds.Rows, ds.Columns = pixels.shape[-2], pixels.shape[-1]
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = photometric
-    ds.BitsAllocated = 16
-    ds.BitsStored = bits_stored
-    ds.HighBit = bits_stored - 1
-    ds.PixelRepresentation = 0
-    if window is not None:
-        ds.WindowCenter, ds.WindowWidth = window
-    if voi_lut is not None:
-        item = Dataset()
-        item.LUTDescriptor = [len(voi_lut), 0, 16]
-        item.LUTData = voi_lut.astype("<u2").tobytes()  # the LUT as raw bytes (OW), as scanners write it
-        item["LUTData"].VR = "OW"
-        ds.VOILUTSequence = Sequence([item])
-    ds.PixelData = pixels.astype("<u2").tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
+from tests.data.image_files import (
+    SOF1,
+    chest_like,
+    jpeg_sample_precision,
+    twelve_bit_pixels,
+    write_dicom,
+    write_huge_png,
+    write_jpeg_extended_12bit,
+    write_truncated_jpeg_extended,
+    write_truncated_png,
+)
 
 
 class TestRaster:
@@ -176,6 +129,14 @@ class TestDicom:
             assert path is not None
             assert load_image(path).pixels.ndim == 2
 
+    def test_a_dicom_file_without_the_preamble_still_loads(self, tmp_path: Path) -> None:
+        ds = pydicom.dcmread(write_dicom(tmp_path / "dx.dcm", chest_like()))
+        ds.preamble = None
+        ds.save_as(tmp_path / "bare.dcm", enforce_file_format=False)
+        head = (tmp_path / "bare.dcm").read_bytes()[:132]
+        assert head[128:132] != b"DICM" and head[:2] == b"\x02\x00"  # starts with the file meta group
+        assert load_image(tmp_path / "bare.dcm").pixels.shape == (64, 80)
+
     def test_no_patient_identifier_is_read_out(self, tmp_path: Path) -> None:
         path = write_dicom(tmp_path / "dx.dcm", chest_like())
         meta = dicom_safe_metadata(pydicom.dcmread(path))
@@ -183,12 +144,6 @@ class TestDicom:
         text = repr(meta) + repr(load_image(path).info)
         for identifier in ("Doe", "MRN-12345", "19700101"):
             assert identifier not in text
-
-
-def _truncated_png(path: Path) -> None:
-    buffer = io.BytesIO()
-    Image.fromarray(gradient(256, 256)).save(buffer, format="PNG")
-    path.write_bytes(buffer.getvalue()[:300])
 
 
 def _truncated_dicom(path: Path) -> None:
@@ -202,7 +157,7 @@ def _truncated_dicom(path: Path) -> None:
         ("missing.png", lambda p: None, "file not found"),
         ("empty.png", lambda p: p.write_bytes(b""), "empty"),
         ("notes.png", lambda p: p.write_text("not an image at all"), "not a PNG, JPEG or DICOM image"),
-        ("truncated.png", _truncated_png, "truncated"),
+        ("truncated.png", write_truncated_png, "truncated"),
         pytest.param(
             "garbage.dcm",
             lambda p: p.write_bytes(b"\x00" * 128 + b"DICM" + b"\xff" * 50),
@@ -239,3 +194,87 @@ def test_files_over_the_size_limit_are_refused(tmp_path: Path) -> None:
     path = write_png(tmp_path / "g.png", gradient())
     with pytest.raises(ImageLoadError, match="over the 10-byte limit"):
         load_image(path, max_bytes=10)
+
+
+class TestTwelveBitJpegExtended:
+    """1.2.840.10008.1.2.4.51 with 12-bit samples: every pydicom plugin refuses it, GDCM reads it."""
+
+    def test_the_fixture_is_a_real_12_bit_jpeg_extended_file_pydicom_cannot_decode(
+        self, tmp_path: Path
+    ) -> None:
+        path = write_jpeg_extended_12bit(tmp_path / "j12.dcm", twelve_bit_pixels())
+        ds = pydicom.dcmread(path)
+        assert (ds.file_meta.TransferSyntaxUID, ds.BitsAllocated, ds.BitsStored) == (
+            JPEGExtended12Bit,
+            16,
+            12,
+        )
+        assert jpeg_sample_precision(path) == (SOF1, 12)
+        with pytest.raises(RuntimeError, match="12-bit precision"):
+            ds.pixel_array  # noqa: B018  (the property decodes)
+
+    def test_it_decodes_through_gdcm_within_the_lossy_codec_s_error(self, tmp_path: Path) -> None:
+        truth = twelve_bit_pixels()
+        path = write_jpeg_extended_12bit(tmp_path / "j12.dcm", truth)
+        array, notes = decode_pixels(pydicom.dcmread(path), path)
+        assert array.shape == truth.shape and array.dtype == np.uint16
+        assert np.abs(array.astype(int) - truth.astype(int)).max() <= 2
+        assert notes[0].startswith("JPEG Extended (Process 2 and 4) decoded by GDCM directly")
+
+    def test_pydicoms_reference_file_decodes_to_its_published_values(self) -> None:
+        path = get_testdata_file("JPGExtended.dcm")
+        assert path is not None, "pydicom ships its test files"
+        array, _ = decode_pixels(pydicom.dcmread(path), Path(path))
+        assert (array.shape, int(array[420, 140]), int(array[230, 120])) == ((1024, 256), 244, 95)
+
+    def test_it_loads_with_nothing_on_stderr(self, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+        loaded = load_image(write_jpeg_extended_12bit(tmp_path / "j12.dcm", twelve_bit_pixels()))
+        capfd.readouterr()  # encoding the fixture may talk; loading it must not
+        loaded = load_image(tmp_path / "j12.dcm")
+        assert loaded.pixels.shape == (64, 48)
+        assert capfd.readouterr() == ("", "")
+        assert "12-bit pixels scaled to 8 bits" in loaded.info.notes
+
+    def test_a_truncated_one_is_one_error_with_every_decoder_s_reason_and_nothing_on_stderr(
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        path = write_truncated_jpeg_extended(tmp_path / "cut.dcm")
+        capfd.readouterr()
+        with pytest.raises(ImageLoadError) as caught:
+            load_image(path)
+        reason = caught.value.reason
+        assert reason.startswith(
+            "cannot decode the JPEG Extended (Process 2 and 4) pixel data: pydicom (gdcm: "
+        )
+        assert "pillow: Pillow does not support" in reason
+        assert reason.endswith("GDCM (it could not decode the pixel data)")
+        assert "install python-gdcm" not in reason
+        assert capfd.readouterr() == ("", "")
+        assert not [r for r in caplog.records if r.name.startswith("pydicom")]
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [(b"Left pneumothorax.\n", ".dcm"), (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, ".dicom")],
+    ids=["text", "png-bytes"],
+)
+def test_a_file_named_dicom_that_is_not_says_so(tmp_path: Path, content: bytes, suffix: str) -> None:
+    path = tmp_path / f"scan{suffix}"
+    path.write_bytes(content)
+    for read in (load_image, read_header):
+        with pytest.raises(ImageLoadError, match="not a DICOM file"):
+            read(path)
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "loop.png"
+    path.symlink_to(path)
+    with pytest.raises(ImageLoadError, match="a broken symbolic link"):
+        load_image(path)
+
+
+def test_a_header_far_past_the_limits_names_ours(tmp_path: Path) -> None:
+    path = write_huge_png(tmp_path / "huge.png")
+    for read in (load_image, read_header):
+        with pytest.raises(ImageLoadError, match="over the 64,000,000-pixel limit"):
+            read(path)

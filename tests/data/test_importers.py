@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from audit.boxes import from_pixel_xyxy, iou
+from audit.protocols import MAX_DRAFT_CHARS
 from audit.schema import Box
-from data.errors import ImportFormatError, UnsafePathError
+from data.errors import ImportFormatError, LinkLoopError, UnsafePathError
 from data.importers import nih
 from data.importers.common import ImportSummary, readable_image
 from data.importers.folder import import_folder
@@ -220,6 +221,95 @@ class TestFolder:
         (folder / "link.png").symlink_to(target)
         import_folder(store, folder)
         assert "link" not in {c.case_id for c in store.cases.where()}
+
+
+class TestFolderCaseIds:
+    """Case ids go to readable images only; a clash between two readable ones names both."""
+
+    def test_an_unreadable_image_does_not_take_the_case_id_of_a_readable_one(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        root = tmp_path / "cases"
+        root.mkdir()
+        (root / "scan.dcm").write_text("not DICOM at all")
+        write_png(root / "scan.png", gradient())
+        summary = import_folder(store, root)
+        assert [(c.case_id, c.image_id) for c in store.cases()] == [("scan", "scan.png")]
+        (reason,) = summary.skipped
+        assert reason.startswith("unreadable image (not a DICOM file")
+        assert summary.skipped_examples[reason] == ["scan.dcm"]
+
+    def test_two_readable_images_with_one_case_id_keep_the_first_and_name_both(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        root = tmp_path / "cases"
+        write_png(root / "scan.jpg", gradient())
+        write_png(root / "scan.png", gradient())
+        summary = import_folder(store, root)
+        assert [c.image_id for c in store.cases()] == ["scan.jpg"]
+        assert summary.skipped_examples == {
+            "two readable images give the same case id (the first in name order is kept)": [
+                "scan.png (case 'scan' is scan.jpg)"
+            ]
+        }
+
+
+class TestFolderPaths:
+    @pytest.fixture
+    def looped(self, tmp_path: Path) -> Path:
+        """A folder with a good image and ``loop.a`` → ``loop.b`` → ``loop.a``."""
+        root = tmp_path / "cases"
+        write_png(root / "a.png", gradient())
+        (root / "loop.a").symlink_to(root / "loop.b")
+        (root / "loop.b").symlink_to(root / "loop.a")
+        return root
+
+    @pytest.mark.parametrize(
+        ("name", "content", "argument"),
+        [
+            ("drafts.csv", "image,text\nloop.a/x.png,Left pneumothorax.\n", "drafts"),
+            ("boxes.csv", "image,label\nloop.b,nodule\n", "annotations"),
+        ],
+        ids=["drafts", "annotations"],
+    )
+    def test_a_path_through_a_symlink_loop_is_refused_before_anything_is_written(
+        self, store: Store, looped: Path, tmp_path: Path, name: str, content: str, argument: str
+    ) -> None:
+        (tmp_path / name).write_text(content)
+        with pytest.raises(LinkLoopError, match="is a symbolic link loop; no file can be read there"):
+            import_folder(store, looped, **{argument: tmp_path / name})
+        assert store.count_cases() == 0
+
+    def test_a_looping_image_link_in_the_folder_is_counted_as_unreadable(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        root = tmp_path / "cases"
+        write_png(root / "a.png", gradient())
+        (root / "loop.png").symlink_to(root / "loop.png")
+        summary = import_folder(store, root)
+        assert (summary.images_found, summary.imported) == (2, 1)
+        assert summary.skipped_examples == {
+            "unreadable image (a broken symbolic link (it loops, or its target is missing))": ["loop.png"]
+        }
+
+
+class TestFolderDrafts:
+    def test_a_draft_over_the_limit_is_skipped_with_the_limit_named(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        root = tmp_path / "cases"
+        write_png(root / "a.png", gradient())
+        long_draft = "No pneumothorax. " * 5_931
+        drafts = tmp_path / "drafts.csv"
+        drafts.write_text(f"image,text\na.png,{long_draft}\na.png,Left effusion.\n")
+        summary = import_folder(store, root, drafts=drafts)
+        assert [d.text for d in store.drafts("a")] == ["Left effusion."]
+        assert summary.drafts_added == 1
+        assert summary.skipped_examples == {
+            f"draft over the {MAX_DRAFT_CHARS:,}-character limit the auditor reads": [
+                f"a ({len(long_draft.strip()):,} characters)"
+            ]
+        }
 
 
 @pytest.mark.requires_shared_data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS
 from tests.audit.factories import INVALID_BOX_2D
 from workstation.cli.main import main
+from workstation.cli.parse_cmd import stdin_drafts
 
 PARSE_KEYS = {"parser", "outcome", "labels", "notes"}
 LABEL_KEYS = {"label", "status", "span", "start", "end"}
@@ -82,17 +84,72 @@ def test_parse_prints_labels_with_exact_spans(capsys: pytest.CaptureFixture[str]
         assert text[item["start"] : item["end"]] == item["span"]
 
 
+def stdin_of(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
 def test_parse_reads_one_draft_per_stdin_line_and_reports_blank_ones(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import io
-
-    monkeypatch.setattr(sys, "stdin", io.StringIO("Cardiomegaly.\n\nNo pneumothorax.\n"))
+    stdin_of(monkeypatch, b"Cardiomegaly.\n\nNo pneumothorax.\n")
     code, out, _ = run_cli(capsys, "parse")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [line["outcome"] for line in lines] == ["ok", "failed", "ok"]
     assert lines[1]["notes"] == ["draft parse failed: the draft is empty"]
+
+
+@pytest.mark.parametrize(
+    ("data", "drafts"),
+    [
+        (b"a\x0cb\nc\x1cd\n", ["a\x0cb", "c\x1cd"]),
+        ("one\u2028two\u2029three\x85four\nfive\n".encode(), ["one\u2028two\u2029three\x85four", "five"]),
+        (b"a\x0bb\x1dc\x1ed\n", ["a\x0bb\x1dc\x1ed"]),
+        (b"crlf\r\nends\r\n", ["crlf", "ends"]),
+        (b"last line has no newline", ["last line has no newline"]),
+        (b"\xef\xbb\xbfBOM first\n", ["BOM first"]),
+        (b"\n\n", ["", ""]),
+        (b"", []),
+    ],
+    ids=["ff-and-fs", "unicode-separators", "vt-gs-rs", "crlf", "no-final-newline", "bom", "blank", "empty"],
+)
+def test_stdin_lines_end_at_newline_only(data: bytes, drafts: list[str]) -> None:
+    assert stdin_drafts(data) == drafts
+
+
+def test_parse_gives_one_output_per_stdin_line_whatever_the_line_holds(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin_of(monkeypatch, "Left pneumo\x0cthorax.\nCardio\x1cmegaly.\u2028No effusion.\n".encode())
+    code, out, err = run_cli(capsys, "parse")
+    assert (code, err) == (0, "")
+    assert len(out.split("\n")) == 3 and out.endswith("\n")  # two JSON lines
+
+
+def test_invalid_utf8_on_stdin_names_the_line_and_prints_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin_of(monkeypatch, b"Cardiomegaly.\nLeft \xffpneumothorax.\n")
+    code, out, err = run_cli(capsys, "parse")
+    assert (code, out) == (2, "")
+    assert err == (
+        "cxr-audit parse: stdin line 2 is not valid UTF-8 (byte 0xff at column 6); nothing was parsed\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["frobnicate"], ["audit", "--findings", "f.json"], ["import", "folder", "--images", "/nowhere"]],
+    ids=["unknown-command", "missing-flag", "bad-folder"],
+)
+def test_a_usage_error_is_one_line_pointing_at_help(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("cxr-audit") and "--help)" in err
 
 
 BAD_INPUT = {
@@ -112,6 +169,23 @@ BAD_INPUT = {
         ["audit", "--image", "{findings}", "--grounder", "reference", "--draft", "x"],
         "a bare --image has none",
     ),
+    "draft not valid UTF-8": (
+        ["parse", "--text", "Left pneu\udcffmothorax."],
+        "the draft is not valid UTF-8 text (byte 0xff at character 10)",
+    ),
+    "nested findings": (
+        ["audit", "--findings", "{nested}", "--draft", "x"],
+        "it is nested too deeply to read",
+    ),
+    "findings with a 5,000-digit number": (
+        ["audit", "--findings", "{digits}", "--draft", "x"],
+        "it holds a number more than 4,300 digits long",
+    ),
+    "findings that hold no findings": (
+        ["audit", "--findings", "{wrong}", "--draft", "x"],
+        "holds no usable findings: expected a list or an object with one of",
+    ),
+    "findings folder": (["audit", "--findings", "{folder}", "--draft", "x"], "is a folder, not a JSON file"),
     "malformed image size": (
         ["audit", "--findings", "{findings}", "--draft", "x", "--image-size", "big"],
         "--image-size must look like 1024x1024",
@@ -123,9 +197,17 @@ BAD_INPUT = {
 def test_bad_input_gives_one_line_on_stderr_and_a_nonzero_exit(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, ptx_findings: Path, argv: list[str], message: str
 ) -> None:
-    broken = tmp_path / "broken.json"
-    broken.write_text("[{not json")
-    argv = [arg.format(findings=ptx_findings, broken=broken) for arg in argv]
+    files = {
+        "broken": "[{not json",
+        "nested": "[" * 100_000 + "]" * 100_000,
+        "digits": "[" + "9" * 5_000 + "]",
+        "wrong": '{"findings": "pneumothorax"}',
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.json").write_text(text)
+    (tmp_path / "folder").mkdir()
+    paths = {name: tmp_path / f"{name}.json" for name in files}
+    argv = [arg.format(findings=ptx_findings, folder=tmp_path / "folder", **paths) for arg in argv]
     code, out, err = run_cli(capsys, *argv)
     assert code != 0
     assert out == ""

@@ -9,6 +9,7 @@ from pathlib import Path
 from audit.pipeline import draft_problem, run_audit
 from audit.protocols import AuditCase
 from audit.report_json import audit_json
+from models.findings_file import check_findings_json
 from models.registry import get_grounder, get_parser
 from workstation.cli.backends import (
     add_model_options,
@@ -59,12 +60,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 
 def _findings_case(args: argparse.Namespace) -> tuple[AuditCase, str, list[str]]:
     path: Path = args.findings
-    if not path.is_file():
-        raise CliError(f"findings file {path} does not exist")
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CliError(f"findings file {path} is not readable JSON: {error}") from None
+    check_findings_json(path)
     if args.grounder not in (None, "findings-file"):
         raise CliError("--findings uses the findings-file grounder; drop --grounder or use --image")
     case = AuditCase(case_id=path.stem, draft=args.draft, image_size=_size(args.image_size))
@@ -103,6 +99,12 @@ def run(args: argparse.Namespace) -> int:
     grounder = get_grounder(grounder_name, settings_from(args, "grounder", grounder_name, **extra))
     draft_parser = get_parser(args.parser, settings_from(args, "parser", args.parser, prefix="parser_"))
     report = run_audit(case, grounder, draft_parser, policy)
+    if args.findings and report.image is not None and report.image.failed:
+        # A file the user named that yields no findings structure is bad input: printing
+        # a draft-only report with exit 0 would read as "no flags" to a script.
+        raise CliError(
+            f"findings file {args.findings} holds no usable findings: {report.image.outcome.error}"
+        )
     result = audit_json(report)
     result["notes"].extend(image_notes)
     result["notes"].extend(backend_notes(grounder, draft_parser))

@@ -5,7 +5,8 @@ Every subcommand module has ``register(subparsers)``, which adds its parser and 
 and nowhere else: the CLI's own :class:`CliError`, and every typed error of the layers
 below (looked up in ``workstation.messages``' catalogue), become one line on stderr and
 exit 2. Anything else is a bug: one line naming it and asking for a report, exit 1. Only
-``--debug`` (or ``CXR_AUDIT_DEBUG=1``) adds the traceback.
+``--debug`` (or ``CXR_AUDIT_DEBUG=1``) adds the traceback. A usage error found by argparse
+is one line too (argparse's usage block would be several), pointing at ``--help``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from workstation.cli.errors import CliError
 from workstation.messages import cli_line, one_line
@@ -39,8 +41,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_EXIT, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cxr-audit",
         description="CXR Draft Auditor: compare chest X-ray draft impressions with image findings. "
         "Research and education only.",
