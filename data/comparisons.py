@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from data.records import ComparisonRecord
+from data.records import ComparisonRecord, checked_note
 from data.sql import Family, fetch_records, insert_returning, now, to_json
 
 
@@ -28,7 +28,7 @@ class GrounderComparisons(Family):
             "n_cases": n_cases,
             "comparison": to_json(comparison),
             "out_dir": out_dir,
-            "note": note,
+            "note": checked_note(note),
         }
         return self.db.transaction(
             "save a grounder comparison",

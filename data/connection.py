@@ -42,8 +42,11 @@ import duckdb
 
 from data.errors import (
     DatabaseLockedError,
+    DatabaseReadOnlyError,
+    NoDatabaseError,
     NotADatabaseError,
     SchemaTooNewError,
+    SchemaTooOldError,
     StoreError,
     WriteConflictError,
 )
@@ -99,6 +102,24 @@ def _check_database_file(path: Path) -> None:
         raise NotADatabaseError(str(path), "the file is not a DuckDB database")
 
 
+def _make_parent(path: Path) -> None:
+    """Create the folder a new database file goes in, naming a regular file in the way."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else (error.strerror or str(error))
+        raise StoreError(f"cannot create the audit database {path}: {why}") from error
+
+
+def _applied_version(conn: duckdb.DuckDBPyConnection) -> int:
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+_NOT_WRITABLE = ("permission denied", "operation not permitted", "read-only file system")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -125,7 +146,9 @@ class Database:
     ``path`` is a file path or ``":memory:"``. ``idle_release_s``: close the file after this
     many idle seconds so other processes can use it (None: hold it until :meth:`close`;
     0: release after every operation). ``lock_timeout_s``: how long to wait for another
-    process to release the file before :class:`DatabaseLockedError`.
+    process to release the file before :class:`DatabaseLockedError`. ``read_only``: for
+    commands that only read: the file must exist and be at the latest schema, and is
+    opened read-only, so a file the user may only read can still be exported.
     """
 
     _shared: ClassVar[dict[str, Database]] = {}
@@ -138,8 +161,10 @@ class Database:
         idle_release_s: float | None = None,
         lock_timeout_s: float = 0.0,
         write_attempts: int = DEFAULT_WRITE_ATTEMPTS,
+        read_only: bool = False,
     ) -> None:
         self.path = resolve_db_path(path)
+        self.read_only = read_only and self.path != MEMORY
         self.idle_release_s = idle_release_s if self.path != MEMORY else None
         self.lock_timeout_s = lock_timeout_s
         self.write_attempts = max(1, write_attempts)
@@ -165,9 +190,11 @@ class Database:
         *,
         idle_release_s: float | None = None,
         lock_timeout_s: float = 0.0,
+        read_only: bool = False,
     ) -> D:
-        """Open (creating and migrating) a database; close it with :meth:`close` or ``with``."""
-        return cls(path, idle_release_s=idle_release_s, lock_timeout_s=lock_timeout_s)
+        """Open (creating and migrating, unless ``read_only``) a database; close it with
+        :meth:`close` or ``with``."""
+        return cls(path, idle_release_s=idle_release_s, lock_timeout_s=lock_timeout_s, read_only=read_only)
 
     @classmethod
     def shared(
@@ -237,16 +264,21 @@ class Database:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if self.path != MEMORY:
             _check_database_file(Path(self.path))
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not self.read_only:
+                _make_parent(Path(self.path))
+            elif not Path(self.path).is_file():
+                raise NoDatabaseError(self.path)
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.02
         while True:
             try:
-                conn = duckdb.connect(self.path)
+                conn = duckdb.connect(self.path, read_only=self.read_only)
                 break
             except duckdb.IOException as error:
                 message = str(error)
                 if "lock" not in message.lower():
+                    if any(marker in message.lower() for marker in _NOT_WRITABLE) and not self.read_only:
+                        raise DatabaseReadOnlyError(self.path, message.split(": ")[-1]) from error
                     raise NotADatabaseError(self.path, message) from error
                 if time.monotonic() >= deadline:
                     raise DatabaseLockedError.from_duckdb(self.path, message) from error
@@ -255,19 +287,32 @@ class Database:
             except duckdb.Error as error:
                 raise NotADatabaseError(self.path, str(error)) from error
         try:
-            self._migrate(conn)
+            if self.read_only:
+                self._check_version(conn)
+            else:
+                self._migrate(conn)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _check_version(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """A read-only connection cannot migrate: the file must already be at the latest schema."""
+        try:
+            current = _applied_version(conn)
+        except duckdb.CatalogException as error:
+            raise NotADatabaseError(self.path, "it holds no audit database tables") from error
+        if current > LATEST_VERSION:
+            raise SchemaTooNewError(self.path, current, LATEST_VERSION)
+        if current < LATEST_VERSION:
+            raise SchemaTooOldError(self.path, current, LATEST_VERSION)
 
     def _migrate(self, conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
         )
-        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
+        current = _applied_version(conn)
         if current > LATEST_VERSION:
             raise SchemaTooNewError(self.path, current, LATEST_VERSION)
         for migration in MIGRATIONS:
@@ -347,8 +392,7 @@ class Database:
         raise WriteConflictError(what, self.write_attempts, last)
 
     def schema_version(self) -> int:
-        row = self.read(lambda cur: cur.execute("SELECT max(version) FROM schema_migrations").fetchone())
-        return int(row[0]) if row and row[0] is not None else 0
+        return self.read(_applied_version)
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a read-only query and return a pandas DataFrame (for eval and the Evaluation page)."""

@@ -13,7 +13,7 @@ import unicodedata
 import duckdb
 
 from data.errors import StoreError, UnknownRecordError
-from data.records import DecisionKind, DecisionRecord, ReasonCode
+from data.records import DecisionKind, DecisionRecord, ReasonCode, checked_note
 from data.sql import Family, fetch_record, fetch_records, insert_returning, now, require_case
 from data.summary import note_decision, refresh_case
 
@@ -54,7 +54,7 @@ class Decisions(Family):
             reviewer=reviewer_name(reviewer),
             decision=decision,
             reason_code=reason_code,
-            note=(note or "").strip() or None,
+            note=checked_note(note),
             decided_at=now(),
         )
 

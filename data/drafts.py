@@ -10,7 +10,7 @@ import duckdb
 
 from audit.schema import ExpectedFlag
 from data.errors import UnknownRecordError
-from data.records import DraftKind, DraftRecord
+from data.records import DraftKind, DraftRecord, checked_draft
 from data.sql import Family, fetch_record, fetch_records, insert_returning, now, require_case, to_json
 
 _COLUMNS = (
@@ -32,11 +32,12 @@ class Drafts(Family):
         expected_flags: Sequence[ExpectedFlag] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> int:
-        """Store a draft impression for a case; returns its id."""
+        """Store a draft impression for a case; returns its id (DraftRefusedError for one the
+        auditor cannot read)."""
         record = DraftRecord(
             draft_id=0,
             case_id=case_id,
-            text=text,
+            text=checked_draft(case_id, text),
             kind=kind,
             author=author,
             corruption=corruption,

@@ -54,6 +54,58 @@ class SchemaTooNewError(StoreError):
         )
 
 
+class SchemaTooOldError(StoreError):
+    """The database needs an upgrade, and it was opened read-only, so it cannot have one."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.found, self.supported = found, supported
+        super().__init__(
+            f"the audit database {path} has schema version {found}, older than this version of "
+            f"CXR Draft Auditor reads ({supported}), and a command that only reads opens it read-only; "
+            f"run a command that writes to it once (cxr-audit import or demo, or the app) to upgrade it"
+        )
+
+
+class NoDatabaseError(StoreError):
+    """A command that only reads was pointed at a database that does not exist."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"there is no audit database at {path}; point --db / CXR_AUDIT_DB at one, "
+            f"or create it with cxr-audit import or cxr-audit demo"
+        )
+
+
+class DatabaseReadOnlyError(StoreError):
+    """The audit database file may be read but not written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the audit database {path} is read-only ({reason}); commands that only read it "
+            f"(export, eval) still work; to write, use a file you may write (--db / CXR_AUDIT_DB)"
+        )
+
+
+class NoteTooLongError(StoreError, ValueError):
+    """A note longer than a note may be is not saved."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length, self.limit = length, limit
+        super().__init__(
+            f"the note is {length:,} characters long; a note holds at most {limit:,} (nothing was saved)"
+        )
+
+
+class DraftRefusedError(StoreError, ValueError):
+    """A draft the auditor cannot read (empty, too long, not text) is not stored."""
+
+    def __init__(self, case_id: str, problem: str) -> None:
+        self.case_id, self.problem = case_id, problem
+        super().__init__(f"draft for case {case_id!r} not stored: {problem}")
+
+
 class NotADatabaseError(StoreError):
     """The file is not a DuckDB database (or it is damaged)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from data.errors import StoreError
-from data.records import EvalRunRecord
+from data.records import EvalRunRecord, checked_note
 from data.sql import Family, fetch_records, insert_returning, now, to_json
 
 
@@ -41,7 +41,7 @@ class EvalRuns(Family):
             "summary": to_json(summary),
             "config": to_json(config),
             "out_dir": out_dir,
-            "note": note,
+            "note": checked_note(note),
         }
         return self.db.transaction(
             "save an eval run", lambda cur: insert_returning(cur, "eval_runs", row, "eval_id")

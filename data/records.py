@@ -13,7 +13,9 @@ from typing import Any, Literal, get_args
 from pydantic import Field, JsonValue, field_validator, model_validator
 
 from audit.labels import Label
+from audit.pipeline import draft_problem
 from audit.schema import AuditReport, Box, ExpectedFlag, FlagType, Frozen, ImageFinding
+from data.errors import DraftRefusedError, NoteTooLongError
 
 DraftKind = Literal["human", "synthetic", "student"]
 DecisionKind = Literal["accept", "dismiss"]
@@ -32,6 +34,28 @@ REASON_CODE_NAMES: dict[ReasonCode, str] = {
     "clinically_insignificant": "clinically insignificant",
     "other": "other",
 }
+
+# The longest note a reviewer (or an evaluation run) may store: a few sentences on a
+# decision, not a document. The app's note box, the store and the CLI's --note share it.
+MAX_NOTE_CHARS = 2_000
+
+
+def checked_note(note: str | None) -> str | None:
+    """A note as it is stored (stripped, None when blank); NoteTooLongError past the limit."""
+    text = (note or "").strip()
+    if len(text) > MAX_NOTE_CHARS:
+        raise NoteTooLongError(len(text), MAX_NOTE_CHARS)
+    return text or None
+
+
+def checked_draft(case_id: str, text: str) -> str:
+    """A draft the auditor can read (``audit.pipeline.draft_problem``), else DraftRefusedError:
+    stored, an unreadable draft would only ever show as an image-only audit."""
+    problem = draft_problem(text)
+    if problem is not None:
+        raise DraftRefusedError(case_id, problem)
+    return text
+
 
 # Metadata keys never stored for a case: patient identifiers and quasi-identifiers.
 IDENTIFYING_KEYS: frozenset[str] = frozenset(

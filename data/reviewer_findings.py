@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from audit.schema import Box
-from data.records import ReviewerFinding
+from data.records import ReviewerFinding, checked_note
 from data.sql import Family, box_columns, box_sql, fetch_records, insert_returning, now, require_case
 
 
@@ -30,7 +30,7 @@ class ReviewerFindings(Family):
             reviewer=reviewer,
             label=label,  # type: ignore[arg-type]
             box=box,
-            note=note,
+            note=checked_note(note),
             created_at=now(),
         )
 
@@ -40,7 +40,7 @@ class ReviewerFindings(Family):
             "reviewer": reviewer,
             "label": record.label,
             **box_columns(box),
-            "note": note,
+            "note": record.note,
             "created_at": record.created_at,
         }
 

@@ -47,9 +47,14 @@ class Store(Database):
         idle_release_s: float | None = None,
         lock_timeout_s: float = 0.0,
         write_attempts: int = DEFAULT_WRITE_ATTEMPTS,
+        read_only: bool = False,
     ) -> None:
         super().__init__(
-            path, idle_release_s=idle_release_s, lock_timeout_s=lock_timeout_s, write_attempts=write_attempts
+            path,
+            idle_release_s=idle_release_s,
+            lock_timeout_s=lock_timeout_s,
+            write_attempts=write_attempts,
+            read_only=read_only,
         )
         self.cases = Cases(self)
         self.drafts = Drafts(self)

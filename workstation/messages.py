@@ -19,11 +19,16 @@ from typing import Any
 from audit.errors import AuditError, EvaluationError
 from data.errors import (
     DatabaseLockedError,
+    DatabaseReadOnlyError,
     DataError,
+    DraftRefusedError,
     ExportError,
     ImageLoadError,
+    NoDatabaseError,
     NotADatabaseError,
+    NoteTooLongError,
     SchemaTooNewError,
+    SchemaTooOldError,
     UnknownCaseError,
     UnknownRecordError,
     WriteConflictError,
@@ -89,6 +94,26 @@ CATALOGUE: dict[type[BaseException], Remedy] = {
     SchemaTooNewError: Remedy(
         headline="The audit database is from a newer version",
         next_step="upgrade CXR Draft Auditor, or start the app with CXR_AUDIT_DB pointing at another file.",
+    ),
+    SchemaTooOldError: Remedy(
+        headline="The audit database needs an upgrade",
+        next_step="open it once with a command that writes to it (cxr-audit import or demo), then reload.",
+    ),
+    DatabaseReadOnlyError: Remedy(
+        headline="The audit database is read-only",
+        next_step="ask for write access to the file, or start the app with CXR_AUDIT_DB pointing at a "
+        "file you may write; cxr-audit export still reads it.",
+    ),
+    NoDatabaseError: Remedy(
+        headline="There is no audit database there",
+        next_step="check CXR_AUDIT_DB, or create one with cxr-audit demo or cxr-audit import.",
+    ),
+    NoteTooLongError: Remedy(
+        headline="The note is too long", next_step="shorten the note and press the button again."
+    ),
+    DraftRefusedError: Remedy(
+        headline="The draft was not stored",
+        next_step="write a draft the auditor can read and submit it again.",
     ),
     NotADatabaseError: Remedy(
         headline="The audit database file cannot be opened",

@@ -57,9 +57,20 @@ def test_the_database_can_come_from_the_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV_DB, str(tmp_path / "env.duckdb"))
+    Store.open(tmp_path / "env.duckdb").close()
     code, out, _ = run(capsys, "export", "--format", "jsonl", "--out", str(tmp_path / "x.jsonl"))
     assert code == 0 and "0 rows" in out
-    assert (tmp_path / "env.duckdb").is_file()
+
+
+def test_export_reads_without_creating_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "none.duckdb"
+    code, out, err = run(
+        capsys, "export", "--format", "csv", "--out", str(tmp_path / "x.csv"), "--db", str(missing)
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(f"cxr-audit export: there is no audit database at {missing}; ")
+    assert err.count("\n") == 1
+    assert not missing.exists()
 
 
 def test_import_nih_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

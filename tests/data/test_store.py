@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
 
+from audit.protocols import MAX_DRAFT_CHARS
 from audit.schema import Box, ExpectedFlag
 from data.connection import ENV_DB, MEMORY, resolve_db_path
 from data.errors import (
+    DatabaseReadOnlyError,
+    DraftRefusedError,
+    NoDatabaseError,
     NotADatabaseError,
+    NoteTooLongError,
     SchemaTooNewError,
+    SchemaTooOldError,
     StoreError,
     UnknownCaseError,
     UnknownRecordError,
 )
 from data.migrations import LATEST_VERSION
-from data.records import CaseImport, CaseRecord, ReferenceFinding
+from data.records import MAX_NOTE_CHARS, CaseImport, CaseRecord, ReferenceFinding
 from data.store import Store
 from tests.data.conftest import PTX_BOX, add_case, gradient, ptx_report, write_png
 
@@ -381,3 +388,116 @@ class TestEvalRuns:
             store.eval_runs.save(
                 grounder="g", parser="p", seed=None, n_items=10, n_scored=8, n_failed=1, summary={}
             )
+
+
+class TestReadOnlyOpening:
+    """Commands that only read (export, eval's cases) open the file read-only."""
+
+    @pytest.fixture
+    def filled(self, db_path: Path) -> Path:
+        with Store.open(db_path) as store:
+            add_case(store, "kept")
+        return db_path
+
+    def test_a_read_only_file_can_be_read_and_not_written(
+        self, filled: Path, read_only: Callable[[Path], Path]
+    ) -> None:
+        read_only(filled)
+        with Store.open(filled, read_only=True) as store:
+            assert [case.case_id for case in store.cases.where()] == ["kept"]
+            with pytest.raises(StoreError):
+                add_case(store, "refused")
+
+    def test_opening_a_read_only_file_to_write_says_it_is_read_only(
+        self, filled: Path, read_only: Callable[[Path], Path]
+    ) -> None:
+        read_only(filled)
+        with pytest.raises(DatabaseReadOnlyError, match=f"the audit database {filled} is read-only"):
+            Store.open(filled)
+
+    def test_reading_a_missing_file_creates_nothing(self, tmp_path: Path) -> None:
+        missing = tmp_path / "sub" / "none.duckdb"
+        with pytest.raises(NoDatabaseError, match=f"there is no audit database at {missing}"):
+            Store.open(missing, read_only=True)
+        assert not (tmp_path / "sub").exists()
+
+    def test_a_file_from_a_newer_version_is_refused_read_only_too(self, filled: Path) -> None:
+        with duckdb.connect(str(filled)) as con:
+            con.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', now())")
+        with pytest.raises(SchemaTooNewError, match="schema version 999"):
+            Store.open(filled, read_only=True)
+
+    def test_a_file_from_an_older_version_cannot_be_upgraded_read_only(self, filled: Path) -> None:
+        with duckdb.connect(str(filled)) as con:
+            con.execute("DELETE FROM schema_migrations WHERE version = ?", [LATEST_VERSION])
+        with pytest.raises(SchemaTooOldError, match="run a command that writes to it once"):
+            Store.open(filled, read_only=True)
+
+
+@pytest.mark.parametrize("depth", [1, 2], ids=["directly-under", "deeper-under"])
+def test_a_database_under_a_regular_file_names_the_file(tmp_path: Path, depth: int) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    path = blocker.joinpath(*["sub"] * (depth - 1), "audit.duckdb")
+    with pytest.raises(
+        StoreError, match=f"cannot create the audit database {path}: {blocker} is a file, not a folder"
+    ):
+        Store.open(path)
+
+
+class TestTextLimits:
+    """A note, and a draft, past their limits are refused where they are stored, naming the limit."""
+
+    def test_a_note_over_the_limit_is_refused_and_nothing_is_saved(
+        self, audited: tuple[Store, tuple[int, ...]]
+    ) -> None:
+        store, (urgent, _) = audited
+        with pytest.raises(
+            NoteTooLongError,
+            match=f"the note is 1,000,000 characters long; a note holds at most {MAX_NOTE_CHARS:,}",
+        ):
+            store.decisions.record(urgent, "amy", "accept", note="x" * 1_000_000)
+        assert store.decisions.history(urgent) == []
+
+    def test_a_note_at_the_limit_is_kept_whole(self, audited: tuple[Store, tuple[int, ...]]) -> None:
+        store, (urgent, _) = audited
+        saved = store.decisions.record(urgent, "amy", "accept", note="y" * MAX_NOTE_CHARS)
+        assert saved.note == "y" * MAX_NOTE_CHARS
+
+    def test_a_reviewer_box_note_and_an_eval_run_note_have_the_same_limit(
+        self, audited: tuple[Store, tuple[int, ...]]
+    ) -> None:
+        store, _ = audited
+        box = Box(x0=0.5, y0=0.5, x1=0.7, y1=0.6)
+        with pytest.raises(NoteTooLongError):
+            store.reviewer_findings.add("ptx", "amy", "nodule_mass", box, note="z" * (MAX_NOTE_CHARS + 1))
+        assert store.reviewer_findings.for_case("ptx") == []
+        with pytest.raises(NoteTooLongError):
+            store.eval_runs.save(
+                grounder="reference",
+                parser="rules",
+                seed=1,
+                n_items=1,
+                n_scored=1,
+                n_failed=0,
+                summary={},
+                config={},
+                out_dir="/tmp/x",
+                note="z" * (MAX_NOTE_CHARS + 1),
+            )
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            ("x" * (MAX_DRAFT_CHARS + 1), f"the auditor reads at most {MAX_DRAFT_CHARS:,}"),
+            ("  ", "the draft is empty"),
+        ],
+        ids=["over-the-limit", "blank"],
+    )
+    def test_a_draft_the_auditor_cannot_read_is_not_stored(
+        self, store: Store, text: str, problem: str
+    ) -> None:
+        add_case(store, "c1")
+        with pytest.raises(DraftRefusedError, match=f"draft for case 'c1' not stored: .*{problem}"):
+            store.drafts.add("c1", text)
+        assert store.drafts.for_case("c1") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from audit.evaluate import MARKDOWN_FILE, SAMPLES_FILE, SUMMARY_FILE
 from audit.schema import Box, ImageFinding
 from data.errors import DatabaseLockedError
-from data.records import CaseRecord
+from data.records import MAX_NOTE_CHARS, CaseRecord
 from data.store import Store
 from workstation.cli.main import main
 
@@ -188,6 +189,32 @@ def test_a_run_that_cannot_be_stored_says_its_files_are_safe(
         f"failed: the audit database {db} is in use by process 4242"
     )
     assert stderr.count("\n") == 1
+
+
+def test_eval_reads_a_read_only_database_and_says_only_storing_the_run_failed(
+    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path, read_only: Callable[[Path], Path]
+) -> None:
+    read_only(db)
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli(capsys, "eval", "--db", str(db), "--out", str(out), "--bootstrap", "0")
+    assert code != 0 and "scored 12 of 12" in stdout and (out / SUMMARY_FILE).is_file()
+    assert stderr.startswith(
+        f"cxr-audit eval: the evaluation finished and its files are in {out}, but storing the run "
+        f"failed: the audit database {db} is read-only"
+    )
+    assert stderr.count("\n") == 1
+
+
+def test_a_note_over_the_limit_is_refused_before_the_evaluation_runs(
+    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli(capsys, "eval", "--db", str(db), "--out", str(out), "--note", "n" * 5_000)
+    assert (code, stdout) == (2, "") and not out.exists()
+    assert stderr == (
+        f"cxr-audit eval: the note is 5,000 characters long; a note holds at most {MAX_NOTE_CHARS:,} "
+        "(nothing was saved)\n"
+    )
 
 
 def _locked(path: Any, *_: Any, **__: Any) -> Store:

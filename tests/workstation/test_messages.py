@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from audit.errors import AuditError, ConfigMismatchError, IntegrityError
-from data.errors import DatabaseLockedError, DataError, ImageLoadError, UnknownCaseError, WriteConflictError
+from data.errors import (
+    DatabaseLockedError,
+    DatabaseReadOnlyError,
+    DataError,
+    DraftRefusedError,
+    ImageLoadError,
+    NoteTooLongError,
+    UnknownCaseError,
+    WriteConflictError,
+)
 from models.errors import (
     BackendUnavailableError,
     BenchmarkDataError,
@@ -107,8 +116,21 @@ def test_the_cli_line_leads_with_notes_ends_with_the_cli_step_and_has_no_line_br
             "torch is not installed",
             "pip install",
         ),
+        (NoteTooLongError(1_000_000, 2_000), "The note is too long", "shorten the note"),
+        (DraftRefusedError("c1", "the draft is empty"), "The draft was not stored", "submit it again"),
+        (DatabaseReadOnlyError("/x/audit.duckdb", "Permission denied"), "is read-only", "write access"),
     ],
-    ids=["locked", "image", "write-conflict", "unknown-backend", "unavailable", "missing-package"],
+    ids=[
+        "locked",
+        "image",
+        "write-conflict",
+        "unknown-backend",
+        "unavailable",
+        "missing-package",
+        "note-too-long",
+        "draft-refused",
+        "read-only-database",
+    ],
 )
 def test_every_handled_error_becomes_a_message_with_a_next_step(
     error: BaseException, headline: str, next_step: str

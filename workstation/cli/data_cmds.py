@@ -34,11 +34,12 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run(args: argparse.Namespace, body: Callable[[Any], int]) -> int:
-    """Open the store for the command and run ``body`` with it."""
+def _run(args: argparse.Namespace, body: Callable[[Any], int], *, read_only: bool = False) -> int:
+    """Open the store for the command (``read_only`` for one that only reads) and run ``body``."""
     from data.store import Store
 
-    with Store.open(args.db, idle_release_s=0, lock_timeout_s=max(0.0, args.wait)) as store:
+    wait = max(0.0, args.wait)
+    with Store.open(args.db, idle_release_s=0, lock_timeout_s=wait, read_only=read_only) as store:
         return body(store)
 
 
@@ -155,7 +156,7 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(args, body)
+    return _run(args, body, read_only=True)
 
 
 def register(subparsers: Any) -> None:

@@ -134,6 +134,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise CliError(f"--seed must be 0 or more, got {args.seed}")
     if args.out.exists() and not args.out.is_dir():
         raise CliError(f"--out {args.out} exists and is not a folder")
+    from data.records import checked_note
+
+    checked_note(args.note)  # refused now, not after the whole evaluation has run
 
 
 def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: float) -> list[AuditCase]:
@@ -142,7 +145,7 @@ def load_cases(db: str | None, source: str | None, limit: int | None, wait_s: fl
     from data.store import Store
     from data.worklist import worklist_page
 
-    with Store.open(db, lock_timeout_s=max(0.0, wait_s)) as store:
+    with Store.open(db, lock_timeout_s=max(0.0, wait_s), read_only=True) as store:
         case_ids: list[str] = []
         page = 0
         while limit is None or len(case_ids) < limit:

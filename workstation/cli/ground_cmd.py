@@ -62,7 +62,7 @@ def load_cases(args: argparse.Namespace, case_ids: Sequence[str]) -> list[AuditC
     """The listed cases from the database, in the file's order; every unknown id is named."""
     from data.store import Store
 
-    with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
+    with Store.open(args.db, lock_timeout_s=max(0.0, args.wait), read_only=True) as store:
         known = store.cases.sources_of(list(case_ids))
         missing = [case_id for case_id in case_ids if case_id not in known]
         if missing:
