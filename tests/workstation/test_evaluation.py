@@ -8,6 +8,7 @@ import math
 import pytest
 
 from data.store import Store
+from tests.workstation.conftest import add_unchecked_draft
 from workstation import evaluation, services
 
 
@@ -103,8 +104,8 @@ def test_agreement_with_no_shared_flags_is_nan_not_an_error(store: Store) -> Non
     assert math.isnan(result.rate)
 
 
-def test_backends_count_runs_modes_and_failed_parses(store: Store) -> None:
-    store.drafts.add("case-normal", "", kind="human")  # the newest human draft: an empty one
+def test_backends_count_runs_modes_and_failed_parses(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_unchecked_draft(store, monkeypatch, "case-normal", "", kind="human")  # the newest human draft: empty
     services.audit_and_save(
         store, "case-normal", services.Backends().grounder("reference"), services.Backends().parser("rules")
     )

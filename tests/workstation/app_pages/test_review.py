@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from data.store import Store
 from data.worklist import case_status, neighbour_case
-from tests.workstation.conftest import no_exceptions
+from tests.workstation.conftest import add_unchecked_draft, no_exceptions
 
 
 def _flag_ids(at: AppTest) -> list[int]:
@@ -148,9 +148,8 @@ def test_a_phantom_is_marked_synthetic(app: Callable[..., AppTest]) -> None:
 def test_an_unreadable_stored_draft_gives_a_visible_image_only_audit(
     app: Callable[..., AppTest], app_db: Store, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
-    # The store refuses such drafts now; a database written before it did may still hold one.
-    monkeypatch.setattr("data.drafts.checked_draft", lambda case_id, text: text)
-    app_db.drafts.add("case-ptx", text, kind="human", author="resident")  # the latest human draft is audited
+    # the latest human draft is audited
+    add_unchecked_draft(app_db, monkeypatch, "case-ptx", text, kind="human", author="resident")
 
     at = app("review", case="case-ptx")
 
