@@ -234,7 +234,7 @@ class TestFolderCaseIds:
         (root / "scan.dcm").write_text("not DICOM at all")
         write_png(root / "scan.png", gradient())
         summary = import_folder(store, root)
-        assert [(c.case_id, c.image_id) for c in store.cases()] == [("scan", "scan.png")]
+        assert [(c.case_id, c.image_id) for c in store.cases.where()] == [("scan", "scan.png")]
         (reason,) = summary.skipped
         assert reason.startswith("unreadable image (not a DICOM file")
         assert summary.skipped_examples[reason] == ["scan.dcm"]
@@ -246,7 +246,7 @@ class TestFolderCaseIds:
         write_png(root / "scan.jpg", gradient())
         write_png(root / "scan.png", gradient())
         summary = import_folder(store, root)
-        assert [c.image_id for c in store.cases()] == ["scan.jpg"]
+        assert [c.image_id for c in store.cases.where()] == ["scan.jpg"]
         assert summary.skipped_examples == {
             "two readable images give the same case id (the first in name order is kept)": [
                 "scan.png (case 'scan' is scan.jpg)"
@@ -278,7 +278,7 @@ class TestFolderPaths:
         (tmp_path / name).write_text(content)
         with pytest.raises(LinkLoopError, match="is a symbolic link loop; no file can be read there"):
             import_folder(store, looped, **{argument: tmp_path / name})
-        assert store.count_cases() == 0
+        assert store.cases.count() == 0
 
     def test_a_looping_image_link_in_the_folder_is_counted_as_unreadable(
         self, store: Store, tmp_path: Path
@@ -303,7 +303,7 @@ class TestFolderDrafts:
         drafts = tmp_path / "drafts.csv"
         drafts.write_text(f"image,text\na.png,{long_draft}\na.png,Left effusion.\n")
         summary = import_folder(store, root, drafts=drafts)
-        assert [d.text for d in store.drafts("a")] == ["Left effusion."]
+        assert [d.text for d in store.drafts.for_case("a")] == ["Left effusion."]
         assert summary.drafts_added == 1
         assert summary.skipped_examples == {
             f"draft over the {MAX_DRAFT_CHARS:,}-character limit the auditor reads": [

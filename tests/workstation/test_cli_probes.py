@@ -388,7 +388,7 @@ def test_a_good_image_is_imported_beside_an_unreadable_one_of_the_same_name(work
     out = run_probe(probe, workspace).stdout.decode()
     assert "1 imported" in out and "scan.dcm" in out
     with Store.open(workspace.dir / "audit.duckdb") as store:
-        assert [case.image_id for case in store.cases()] == ["scan.png"]
+        assert [case.image_id for case in store.cases.where()] == ["scan.png"]
 
 
 LINES = {
