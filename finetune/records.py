@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from audit.labels import Label
-from audit.schema import Box
+from audit.schema import Box, Frozen
 
 SOURCES: tuple[str, ...] = ("nih", "chestx-det", "vindr", "folder")  # the importers that read box files
 TRAIN_FILE = "train.jsonl"
@@ -28,11 +28,7 @@ VAL_FILE = "val.jsonl"
 CURATION_FILE = "curation.json"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Annotation(_Frozen):
+class Annotation(Frozen):
     """One annotation row as a reader wrote it, read on the image it belongs to."""
 
     reader: str = Field(description="who drew it: 'NIH', 'ChestX-Det', 'VinDr-CXR:R8', ...")
@@ -46,7 +42,7 @@ class Annotation(_Frozen):
         return self.label == "no_finding" and self.box is None and self.box_error is None
 
 
-class SourceImage(_Frozen):
+class SourceImage(Frozen):
     """One image found on disk, with every annotation row the readers have for it."""
 
     image_id: str
@@ -61,7 +57,7 @@ class SourceImage(_Frozen):
     )
 
 
-class CuratedBox(_Frozen):
+class CuratedBox(Frozen):
     """A box that goes into a target: the mean of ``members`` boxes of one finding."""
 
     label: Label
@@ -70,7 +66,7 @@ class CuratedBox(_Frozen):
     readers: tuple[str, ...]
 
 
-class CuratedImage(_Frozen):
+class CuratedImage(Frozen):
     """An image as it enters the corpus: its curated boxes (none for a normal image)."""
 
     image: SourceImage
@@ -108,7 +104,7 @@ class BoxLedger:
         return self.kept + self.merged + self.deduplicated + sum(self.dropped.values()) == self.input_boxes
 
 
-class SplitFigures(_Frozen):
+class SplitFigures(Frozen):
     images: int
     patients: int
     normal_images: int
@@ -116,7 +112,7 @@ class SplitFigures(_Frozen):
     images_by_label: dict[str, int]
 
 
-class CurationReport(_Frozen):
+class CurationReport(Frozen):
     """``curation.json``: every box and image accounted for, and the settings that decided it."""
 
     input_boxes: int
