@@ -85,6 +85,13 @@ def _image_positives(
     return positives, warnings
 
 
+def present_in_image(
+    image: ImageReading, policy: ComparePolicy | None = None
+) -> dict[Label, list[ImageFinding]]:
+    """The findings the comparator treats as present, by label (what a draft is judged against)."""
+    return _image_positives(image, policy or ComparePolicy())[0]
+
+
 def _mentioned(draft_label: DraftLabel | None, policy: ComparePolicy) -> bool:
     if draft_label is None or draft_label.status == "absent":
         return False

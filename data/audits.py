@@ -12,7 +12,7 @@ import duckdb
 
 from audit.schema import AuditReport
 from data.errors import UnknownRecordError
-from data.records import SavedRun, StoredAudit
+from data.records import RunPurpose, SavedRun, StoredAudit
 from data.sql import Family, box_columns, box_values, fetch_rows, insert_returning, now, require_case, to_json
 from data.summary import refresh_case
 
@@ -35,10 +35,12 @@ class Audits(Family):
         parser_version: str | None = None,
         durations: dict[str, float] | None = None,
         raw_outputs: dict[str, Any] | None = None,
+        purpose: RunPurpose = "audit",
     ) -> SavedRun:
         """Store one audit: the run, its image findings, draft labels and flags, in one transaction.
 
         Backend names default to the readings' ``backend``; durations to ``report.timings``.
+        A ``teaching`` run (a student's impression) never becomes the case's latest audit.
         Returns the run id and the flag ids in the report's flag order.
         """
         grounder = grounder or (report.image.backend if report.image else None)
@@ -59,6 +61,7 @@ class Audits(Family):
             "warnings": to_json(list(report.warnings)),
             "report": report.model_dump_json(),
             "created_at": now(),
+            "purpose": purpose,
         }
 
         def write(cur: duckdb.DuckDBPyConnection) -> SavedRun:
@@ -75,7 +78,9 @@ class Audits(Family):
         """The case's most recent audit run, its report rebuilt, or None when never audited."""
         row = self.db.read(
             lambda cur: cur.execute(
-                "SELECT run_id FROM audit_runs WHERE case_id = ? ORDER BY run_id DESC LIMIT 1", [case_id]
+                "SELECT run_id FROM audit_runs WHERE case_id = ? AND purpose = 'audit' "
+                "ORDER BY run_id DESC LIMIT 1",
+                [case_id],
             ).fetchone()
         )
         return None if row is None else self.get(int(row[0]))
@@ -98,10 +103,11 @@ class Audits(Family):
         return self.db.read(read)
 
     def run_ids(self, case_id: str) -> list[int]:
-        """The ids of a case's audit runs, oldest first."""
+        """The ids of a case's audit runs (not its teaching runs), oldest first."""
         rows = self.db.read(
             lambda cur: cur.execute(
-                "SELECT run_id FROM audit_runs WHERE case_id = ? ORDER BY run_id", [case_id]
+                "SELECT run_id FROM audit_runs WHERE case_id = ? AND purpose = 'audit' ORDER BY run_id",
+                [case_id],
             ).fetchall()
         )
         return [int(r[0]) for r in rows]

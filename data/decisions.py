@@ -108,7 +108,9 @@ class Decisions(Family):
 
         def write(cur: duckdb.DuckDBPyConnection) -> None:
             require_case(cur, case_id)
-            run = cur.execute("SELECT max(run_id) FROM audit_runs WHERE case_id = ?", [case_id]).fetchone()
+            run = cur.execute(
+                "SELECT max(run_id) FROM audit_runs WHERE case_id = ? AND purpose = 'audit'", [case_id]
+            ).fetchone()
             cur.execute(
                 "INSERT INTO case_reviews (case_id, reviewer, run_id, reviewed_at) VALUES (?, ?, ?, ?)",
                 [case_id, name, run[0] if run else None, now()],

@@ -10,7 +10,9 @@ Columns (``EXPORT_COLUMNS``): ``row_kind`` ("decision" or "reviewer_finding"), t
 and image, the flag (type, label, box, draft phrase, reason), the decision (decision,
 reason code, note, reviewer, time), and the backends and versions that produced the flag.
 Boxes are normalized ``[x0, y0, x1, y1]`` (image coordinates, 0–1), both as a JSON text
-column ``box`` and as four numeric columns.
+column ``box`` and as four numeric columns. In CSV, a text cell a spreadsheet would run as
+a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading apostrophe
+(``data.spreadsheet``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from data.connection import Database
 from data.errors import ExportError
+from data.spreadsheet import neutralize
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +179,7 @@ def _render(
         kinds = table.column("row_kind").to_pylist()
         buffer = io.BytesIO()
         if fmt == "csv":
-            pa_csv.write_csv(table, buffer)
+            pa_csv.write_csv(neutralize(table), buffer)
         else:
             pq.write_table(table, buffer)
         data = buffer.getvalue()

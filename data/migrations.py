@@ -299,6 +299,91 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE case_summary DROP COLUMN reviewers",
         ),
     ),
+    Migration(
+        5,
+        "accounts, sign-in attempts, audit trail, assignments, teaching feedback, settings, run purpose",
+        (
+            "CREATE SEQUENCE IF NOT EXISTS trail_event_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS assignment_id_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS teaching_feedback_id_seq START 1",
+            # Shared mode's accounts; the hash is argon2id (None: an account that signs in
+            # through the identity provider only).
+            """
+            CREATE TABLE accounts (
+                name VARCHAR PRIMARY KEY,
+                role VARCHAR NOT NULL,
+                password_hash VARCHAR,
+                disabled BOOLEAN NOT NULL DEFAULT false,
+                created_at TIMESTAMPTZ NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            # Every sign-in attempt, kept so that a restart does not reset a lock-out.
+            """
+            CREATE TABLE sign_in_attempts (
+                name VARCHAR NOT NULL,
+                client VARCHAR,
+                ok BOOLEAN NOT NULL,
+                attempted_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX sign_in_attempts_name ON sign_in_attempts(name)",
+            """
+            CREATE TABLE audit_trail (
+                event_id BIGINT PRIMARY KEY DEFAULT nextval('trail_event_id_seq'),
+                recorded_at TIMESTAMPTZ NOT NULL,
+                actor VARCHAR,
+                role VARCHAR,
+                action VARCHAR NOT NULL,
+                target VARCHAR,
+                detail VARCHAR
+            )
+            """,
+            """
+            CREATE TABLE assignments (
+                assignment_id BIGINT PRIMARY KEY DEFAULT nextval('assignment_id_seq'),
+                name VARCHAR NOT NULL,
+                created_by VARCHAR NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL,
+                due_at TIMESTAMPTZ,
+                everyone BOOLEAN NOT NULL,
+                made_from VARCHAR
+            )
+            """,
+            "CREATE TABLE assignment_cases (assignment_id BIGINT NOT NULL, position INTEGER NOT NULL, "
+            "case_id VARCHAR NOT NULL)",
+            "CREATE TABLE assignment_students (assignment_id BIGINT NOT NULL, student VARCHAR NOT NULL)",
+            # An educator's accept/dismiss on a flag of a student's impression, with a note the
+            # student reads. Kept apart from ``decisions``: those judge the auditor on the
+            # worklist's drafts, and feed the Evaluation page and the export.
+            """
+            CREATE TABLE teaching_feedback (
+                feedback_id BIGINT PRIMARY KEY DEFAULT nextval('teaching_feedback_id_seq'),
+                flag_id BIGINT NOT NULL,
+                run_id BIGINT NOT NULL,
+                draft_id BIGINT NOT NULL,
+                case_id VARCHAR NOT NULL,
+                educator VARCHAR NOT NULL,
+                decision VARCHAR NOT NULL,
+                note VARCHAR,
+                decided_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE app_settings (
+                key VARCHAR PRIMARY KEY,
+                value JSON NOT NULL,
+                updated_by VARCHAR,
+                updated_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            # 'audit' (the worklist's runs) or 'teaching' (a student's impression against the
+            # reference): a case's latest audit is its latest 'audit' run.
+            "ALTER TABLE audit_runs ADD COLUMN purpose VARCHAR DEFAULT 'audit'",
+            "UPDATE audit_runs SET purpose = 'audit' WHERE purpose IS NULL",
+            "CREATE INDEX audit_runs_draft ON audit_runs(draft_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ DecisionKind = Literal["accept", "dismiss"]
 ReasonCode = Literal["image_finding_wrong", "draft_read_wrong", "clinically_insignificant", "other"]
 CaseStatus = Literal["not_audited", "audited", "reviewed"]
 WorklistSort = Literal["urgent", "case_id", "recent"]
+RunPurpose = Literal["audit", "teaching"]  # a teaching run is never a case's latest audit
 
 DRAFT_KINDS: tuple[DraftKind, ...] = get_args(DraftKind)
 DECISION_KINDS: tuple[DecisionKind, ...] = get_args(DecisionKind)

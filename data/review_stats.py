@@ -119,11 +119,11 @@ def backend_counts(db: Database) -> pd.DataFrame:
                    count(*) FILTER (WHERE draft_outcome = 'recovered') AS recovered_parses,
                    count(*) FILTER (WHERE image_outcome = 'failed') AS failed_groundings,
                    count(*) FILTER (WHERE image_outcome = 'recovered') AS recovered_groundings
-            FROM audit_runs GROUP BY 1, 2
+            FROM audit_runs WHERE purpose = 'audit' GROUP BY 1, 2
         ),
         fl AS (
             SELECT coalesce(r.grounder, '?') AS grounder, coalesce(r.parser, '?') AS parser, count(*) AS flags
-            FROM flags f JOIN audit_runs r ON r.run_id = f.run_id GROUP BY 1, 2
+            FROM flags f JOIN audit_runs r ON r.run_id = f.run_id WHERE r.purpose = 'audit' GROUP BY 1, 2
         ),
         dec AS (
             SELECT coalesce(grounder, '?') AS grounder, coalesce(parser, '?') AS parser,

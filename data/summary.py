@@ -98,6 +98,7 @@ def refresh_summaries(cur: duckdb.DuckDBPyConnection, target_sql: str, params: S
         WITH target AS (SELECT DISTINCT case_id FROM ({target_sql}) AS t),
         latest AS (
             SELECT r.case_id, max(r.run_id) AS run_id FROM audit_runs r JOIN target USING (case_id)
+            WHERE r.purpose = 'audit'
             GROUP BY r.case_id
         ),
         runinfo AS (
@@ -166,7 +167,9 @@ def refresh_case(cur: duckdb.DuckDBPyConnection, case_id: str) -> None:
     if case is None:
         return
     run = cur.execute(
-        "SELECT run_id, created_at FROM audit_runs WHERE case_id = ? ORDER BY run_id DESC LIMIT 1", [case_id]
+        "SELECT run_id, created_at FROM audit_runs WHERE case_id = ? AND purpose = 'audit' "
+        "ORDER BY run_id DESC LIMIT 1",
+        [case_id],
     ).fetchone()
     run_id, audited_at = (run[0], run[1]) if run else (None, None)
     counts = dict.fromkeys(FLAG_COLUMNS.values(), 0)

@@ -1,0 +1,128 @@
+"""Teaching: each student impression's audit run (purpose ``teaching``) and educators' feedback on its flags.
+
+A teaching run is saved once, when the impression is submitted, with the reference
+grounder; it is never a case's latest audit (``purpose = 'teaching'``). Feedback is an
+educator's accept (the flag stands) or dismiss (it does not, e.g. the parser misread the
+student), with a note the student reads; the latest per flag counts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+
+from audit.schema import Frozen
+from data.connection import Database
+from data.errors import UnknownRecordError
+from data.limits import MAX_NOTE_CHARS, check_length
+from data.records import DecisionKind
+
+
+class Feedback(Frozen):
+    feedback_id: int
+    flag_id: int
+    run_id: int
+    draft_id: int
+    case_id: str
+    educator: str
+    decision: DecisionKind
+    note: str | None
+    decided_at: datetime
+
+
+class Attempt(Frozen):
+    """One submitted impression with its teaching run (None for one submitted before runs were saved)."""
+
+    draft_id: int
+    case_id: str
+    student: str
+    text: str
+    submitted_at: datetime
+    run_id: int | None
+    report_json: str | None  # the stored AuditReport
+
+
+_FEEDBACK = "feedback_id, flag_id, run_id, draft_id, case_id, educator, decision, note, decided_at"
+_ATTEMPT = """
+    SELECT d.draft_id, d.case_id, d.author AS student, d.text, d.created_at AS submitted_at,
+           r.run_id, r.report::VARCHAR AS report_json
+    FROM drafts d
+    LEFT JOIN (SELECT draft_id, max(run_id) AS run_id FROM audit_runs WHERE purpose = 'teaching'
+               GROUP BY draft_id) t ON t.draft_id = d.draft_id
+    LEFT JOIN audit_runs r ON r.run_id = t.run_id
+    WHERE d.kind = 'student' AND d.author IS NOT NULL
+"""
+_ATTEMPT_FIELDS = ("draft_id", "case_id", "student", "text", "submitted_at", "run_id", "report_json")
+
+
+def _attempt(row: tuple[object, ...]) -> Attempt:
+    return Attempt.model_validate(dict(zip(_ATTEMPT_FIELDS, row, strict=True)))
+
+
+class TeachingRuns:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def run_for_draft(self, draft_id: int) -> int | None:
+        row = self.db._read(
+            lambda cur: cur.execute(
+                "SELECT max(run_id) FROM audit_runs WHERE draft_id = ? AND purpose = 'teaching'", [draft_id]
+            ).fetchone()
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    def attempts(self, *, student: str | None = None, case_id: str | None = None) -> list[Attempt]:
+        """Submitted impressions, oldest first (one student's, one case's, or all)."""
+        sql, params = _ATTEMPT, []
+        if student is not None:
+            sql += " AND d.author = ?"
+            params.append(student)
+        if case_id is not None:
+            sql += " AND d.case_id = ?"
+            params.append(case_id)
+        rows = self.db._read(lambda cur: cur.execute(sql + " ORDER BY d.draft_id", params).fetchall())
+        return [_attempt(row) for row in rows]
+
+    def give_feedback(
+        self, flag_id: int, educator: str, decision: DecisionKind, note: str | None = None
+    ) -> Feedback:
+        note = check_length("feedback note", note, MAX_NOTE_CHARS)
+
+        def write(cur: duckdb.DuckDBPyConnection) -> int:
+            found = cur.execute(
+                "SELECT f.run_id, r.draft_id, f.case_id FROM flags f JOIN audit_runs r USING (run_id) "
+                "WHERE f.flag_id = ? AND r.purpose = 'teaching'",
+                [flag_id],
+            ).fetchone()
+            if found is None:
+                raise UnknownRecordError("flag of a student impression", flag_id)
+            row = cur.execute(
+                "INSERT INTO teaching_feedback "
+                "(flag_id, run_id, draft_id, case_id, educator, decision, note, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING feedback_id",
+                [flag_id, found[0], found[1], found[2], educator, decision, note, datetime.now(UTC)],
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        feedback_id = self.db._write("save feedback", write)
+        row = self.db._read(
+            lambda cur: cur.execute(
+                f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE feedback_id = ?", [feedback_id]
+            ).fetchone()
+        )
+        return Feedback.model_validate(dict(zip(_FEEDBACK.split(", "), row or (), strict=True)))
+
+    def feedback(self, run_id: int) -> dict[int, Feedback]:
+        """The latest feedback per flag of one teaching run."""
+        rows = self.db._read(
+            lambda cur: cur.execute(
+                f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE run_id = ? "
+                "QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY feedback_id DESC) = 1",
+                [run_id],
+            ).fetchall()
+        )
+        records = [
+            Feedback.model_validate(dict(zip(_FEEDBACK.split(", "), row, strict=True))) for row in rows
+        ]
+        return {record.flag_id: record for record in records}
