@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up and run CXR Draft Auditor.
 #   ./run.sh          install (once), seed a demo worklist if the database is empty, launch the app
-#                     (flags such as --server.port 8502 are passed to streamlit)
+#                     on 127.0.0.1 only (flags such as --server.port 8502 are passed to streamlit)
+#   ./run.sh --share  the same, listening on the network: needs shared mode (sign-in, roles, an
+#                     audit trail) and an educator account (cxr-audit users add NAME --role educator)
 #   ./run.sh test     install (once) and run the whole test suite
 #   ./run.sh lint     ruff check + format check, mypy on audit/
 #   ./run.sh bench    run the benchmarks in bench/
@@ -63,10 +65,10 @@ case "$command" in
     ;;
   app)
     cxr-audit demo --if-empty
-    exec streamlit run workstation/app.py "$@"
+    exec python -m workstation.launch "$@"
     ;;
   *)
-    echo "usage: ./run.sh [app|test|lint|bench] [ARGS...]   (./run.sh --server.port 8502 passes flags to the app)" >&2
+    echo "usage: ./run.sh [app|test|lint|bench] [ARGS...]   (./run.sh --share listens on the network; ./run.sh --server.port 8502 passes flags to the app)" >&2
     exit 2
     ;;
 esac

@@ -131,14 +131,16 @@ class Accounts:
         )
 
     def failures_since(self, name: str, since: datetime) -> AttemptCounts:
-        """Failed attempts for ``name`` after ``since`` that no successful sign-in has cleared."""
+        """Failed attempts for ``name`` after ``since``, not cleared by a later good sign-in or by a
+        change to the account (a new password from an educator unlocks it)."""
         row = self.db._read(
             lambda cur: cur.execute(
                 """
                 SELECT count(*), max(attempted_at) FROM sign_in_attempts
-                WHERE name = $name AND NOT ok AND attempted_at > $since
-                  AND attempted_at > coalesce(
-                      (SELECT max(attempted_at) FROM sign_in_attempts WHERE name = $name AND ok), $since)
+                WHERE name = $name AND NOT ok AND attempted_at > greatest(
+                    $since,
+                    coalesce((SELECT max(attempted_at) FROM sign_in_attempts WHERE name = $name AND ok), $since),
+                    coalesce((SELECT updated_at FROM accounts WHERE name = $name), $since))
                 """,
                 {"name": name, "since": since},
             ).fetchone()

@@ -18,6 +18,8 @@ from typing import Any
 
 from audit.errors import AuditError, EvaluationError
 from data.errors import (
+    AccountError,
+    AssignmentError,
     DatabaseLockedError,
     DatabaseReadOnlyError,
     DataError,
@@ -29,6 +31,7 @@ from data.errors import (
     NoteTooLongError,
     SchemaTooNewError,
     SchemaTooOldError,
+    TextTooLongError,
     UnknownCaseError,
     UnknownRecordError,
     WriteConflictError,
@@ -127,6 +130,12 @@ CATALOGUE: dict[type[BaseException], Remedy] = {
         next_step="check that the file exists and is a PNG, JPEG or DICOM image; "
         "the draft and flags still show.",
     ),
+    TextTooLongError: Remedy(
+        headline=lambda error: f"The {error.what} is too long",
+        next_step=lambda error: f"shorten it to at most {error.limit:,} characters and save again.",
+    ),
+    AccountError: Remedy(next_step="check the name with `cxr-audit users list`."),
+    AssignmentError: Remedy(next_step="fix what the message names and create the assignment again."),
     ExportError: Remedy(headline="The export could not be written", next_step="try another format or scope."),
     DataError: Remedy(
         headline="The audit database could not do that", next_step="reload the page and try again."

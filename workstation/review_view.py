@@ -24,6 +24,7 @@ from data.records import (
     StoredAudit,
 )
 from workstation.overlay import FLAG_COLOURS, FLAG_PRIORITY, REFERENCE_COLOUR, REVIEWER_COLOUR, OverlayBox
+from workstation.text import html as text_html
 
 # Streamlit badge colours per flag type, matching the overlay's box colours.
 FLAG_BADGES: dict[FlagType, str] = {
@@ -209,7 +210,7 @@ def highlight_draft_html(text: str, labels: Sequence[DraftLabel]) -> str:
         start, end = int(item.start or 0), int(item.end or 0)
         if start < cursor or end > len(text):
             continue
-        out.append(html.escape(text[cursor:start]))
+        out.append(text_html(text[cursor:start]))
         colour = LABEL_COLOURS[item.label]
         style = (
             f"background:{_rgba(colour, 0.22)};border-bottom:3px "
@@ -217,15 +218,15 @@ def highlight_draft_html(text: str, labels: Sequence[DraftLabel]) -> str:
         )
         out.append(
             f'<mark class="cxr-phrase" data-label="{html.escape(item.label)}" style="{style}" '
-            f'title="{html.escape(label_tooltip(item), quote=True)}">{html.escape(text[start:end])}</mark>'
+            f'title="{text_html(label_tooltip(item))}">{text_html(text[start:end])}</mark>'
         )
         cursor = end
-    out.append(html.escape(text[cursor:]))
+    out.append(text_html(text[cursor:]))
     body = "".join(out).replace("\n", "<br>")
     unplaced = [item for item in labels if item.start is None]
     if unplaced:
         listed = ", ".join(
-            f"{html.escape(DISPLAY_NAMES[item.label])} ({item.status}: “{html.escape(item.span)}”)"
+            f"{html.escape(DISPLAY_NAMES[item.label])} ({item.status}: “{text_html(item.span)}”)"
             for item in unplaced
         )
         body += f'<div class="cxr-unverified">Not found verbatim in the draft (unverified): {listed}</div>'

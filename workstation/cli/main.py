@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "workstation.cli.train_cmd",
     "workstation.cli.ground_cmd",
     "workstation.cli.compare_cmd",
+    "workstation.cli.users_cmd",
 )
 
 
