@@ -130,9 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         share = "--share" in args or os.environ.get(ENV_SHARE, "") not in ("", "0")
         chosen = plan(args, os.environ, machine_names() if share else ())
         if chosen.share:
-            print(exposure(chosen, check_shared(resolve_db_path())), file=sys.stderr)
+            sys.stderr.write(exposure(chosen, check_shared(resolve_db_path())) + "\n")
     except LaunchRefusedError as error:
-        print(f"run.sh: {error}", file=sys.stderr)
+        sys.stderr.write(f"run.sh: {error}\n")
         return 2
     env = {**os.environ, **chosen.env}
     os.execvpe(chosen.argv[0], list(chosen.argv), env)
