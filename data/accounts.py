@@ -139,7 +139,8 @@ class Accounts:
                 SELECT count(*), max(attempted_at) FROM sign_in_attempts
                 WHERE name = $name AND NOT ok AND attempted_at > greatest(
                     $since,
-                    coalesce((SELECT max(attempted_at) FROM sign_in_attempts WHERE name = $name AND ok), $since),
+                    coalesce((SELECT max(attempted_at) FROM sign_in_attempts
+                              WHERE name = $name AND ok), $since),
                     coalesce((SELECT updated_at FROM accounts WHERE name = $name), $since))
                 """,
                 {"name": name, "since": since},

@@ -35,18 +35,31 @@ ENV_MODE = "CXR_AUDIT_MODE"
 
 SIGNED_IN = "signed_in_account"  # session key: the signed-in account's name (shared mode)
 
-Page = Literal["worklist", "review", "teaching", "evaluation", "export", "models", "assignments", "class"]
+Page = Literal[
+    "worklist",
+    "review",
+    "teaching",
+    "evaluation",
+    "export",
+    "models",
+    "assignments",
+    "class",
+    "my_assignments",
+    "my_work",
+]
 EVERYONE: frozenset[Role] = frozenset({"educator", "reviewer", "student"})
 STAFF: frozenset[Role] = frozenset({"educator", "reviewer"})
 PAGE_ROLES: dict[Page, frozenset[Role]] = {
-    "worklist": EVERYONE,  # a student's worklist is their assignments
+    "worklist": STAFF,  # its labels, flag counts and reviewers are a teaching case's answers
     "review": STAFF,  # the default grounder is the expert boxes: its flags are the answers
     "teaching": EVERYONE,
     "evaluation": STAFF,
-    "export": EVERYONE,  # a student's export is their own work
-    "models": STAFF,
+    "export": STAFF,
+    "models": STAFF,  # its test grounds a case with the expert boxes
     "assignments": frozenset({"educator"}),
     "class": frozenset({"educator"}),
+    "my_assignments": frozenset({"student"}),  # a student's worklist
+    "my_work": frozenset({"student"}),  # a student's export: their own impressions only
 }
 
 
@@ -122,5 +135,10 @@ def may_see_answers(db: Database, who: Viewer, case_id: str) -> bool:
     return case_id in Assignments(db).submitted_case_ids(who.name or "", [case_id])
 
 
-class AccessDeniedError(PermissionError):
-    """This page or case is not open to your role."""
+def blinded(db: Database, who: Viewer) -> bool:
+    """Whether ``who`` reads blinded: the study setting is on and they are not a shared-mode educator."""
+    from data.app_settings import BLINDED_READING, AppSettings
+
+    if who.shared and who.is_educator:
+        return False
+    return AppSettings(db).get_flag(BLINDED_READING)

@@ -47,6 +47,7 @@ from models.errors import (
     UnknownBackendError,
     UnknownProfileError,
 )
+from workstation.text import md
 
 # A fixed text, or a function of the error for text that names what the error carries.
 Text = str | Callable[[Any], str]
@@ -61,7 +62,8 @@ class UserMessage:
     next_step: str
 
     def as_markdown(self) -> str:
-        return f"**{self.headline}**\n\n{self.detail}\n\n*What to do:* {self.next_step}"
+        """For ``st.error``: the headline and detail (which may carry a case id or a name) as text."""
+        return f"**{md(self.headline)}**\n\n{md(self.detail)}\n\n*What to do:* {self.next_step}"
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class FlagCard:
     box: Box | None
     mine: DecisionRecord | None  # the current reviewer's latest decision
     others: tuple[DecisionRecord, ...] = ()  # other reviewers' latest decisions
+    hidden_others: int = 0  # other reviewers' decisions withheld by blinded reading
 
     @property
     def title(self) -> str:
@@ -84,9 +85,16 @@ def decision_text(decision: DecisionRecord) -> str:
 
 
 def flag_cards(
-    stored: StoredAudit, decisions: Mapping[tuple[int, str], DecisionRecord], reviewer: str | None
+    stored: StoredAudit,
+    decisions: Mapping[tuple[int, str], DecisionRecord],
+    reviewer: str | None,
+    *,
+    blinded: bool = False,
 ) -> list[FlagCard]:
-    """The run's flags in report order, each with this reviewer's and the others' latest decisions."""
+    """The run's flags in report order, each with this reviewer's and the others' latest decisions.
+
+    ``blinded``: the others' decisions on a flag are withheld (only counted) until this reviewer
+    has decided it."""
     by_flag: dict[int, list[DecisionRecord]] = {}
     for (flag_id, _), record in decisions.items():
         by_flag.setdefault(flag_id, []).append(record)
@@ -95,6 +103,9 @@ def flag_cards(
         records = by_flag.get(flag_id, [])
         mine = next((r for r in records if reviewer and r.reviewer == reviewer), None)
         others = tuple(sorted((r for r in records if r is not mine), key=lambda r: r.reviewer))
+        withheld = blinded and mine is None
+        hidden = len(others) if withheld else 0
+        others = () if withheld else others
         cards.append(
             FlagCard(
                 flag_id=flag_id,
@@ -106,6 +117,7 @@ def flag_cards(
                 box=flag.box,
                 mine=mine,
                 others=others,
+                hidden_others=hidden,
             )
         )
     return cards

@@ -15,6 +15,7 @@ from audit.labels import DISPLAY_NAMES
 from audit.pipeline import run_audit
 from audit.protocols import DraftParser, Grounder
 from audit.schema import FLAG_TYPES, Box, ComparePolicy
+from data.limits import MAX_NOTE_CHARS, check_length
 from data.records import (
     CaseRecord,
     DecisionKind,
@@ -99,10 +100,16 @@ def ensure_audited(store: Store, case_id: str, backends: Backends | None = None)
 
 
 def review_context(
-    store: Store, case_id: str, reviewer: str | None, *, backends: Backends | None = None
+    store: Store,
+    case_id: str,
+    reviewer: str | None,
+    *,
+    backends: Backends | None = None,
+    blinded: bool = False,
 ) -> ReviewContext:
     """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
-    audited is audited first (``ensure_audited``)."""
+    audited is audited first (``ensure_audited``). ``blinded``: other reviewers' decisions on a
+    flag stay hidden until ``reviewer`` has decided it (inter-reader studies)."""
     case = store.cases.get(case_id)
     stored, fresh = ensure_audited(store, case_id, backends)
     decisions = store.decisions.current(run_id=stored.run_id)
@@ -112,7 +119,7 @@ def review_context(
         title=case_title(case),
         audit=stored,
         audited_now=fresh,
-        cards=tuple(flag_cards(stored, decisions, reviewer)),
+        cards=tuple(flag_cards(stored, decisions, reviewer, blinded=blinded)),
         references=tuple(store.cases.reference_findings(case_id)),
         drawn=tuple(store.reviewer_findings.for_case(case_id)),
         summary=run_summary(report),
@@ -133,15 +140,15 @@ def decide(
     note: str | None = None,
 ) -> DecisionRecord:
     """Record one reviewer's accept/dismiss on a flag (append-only; the newest counts)."""
+    note = check_length("note", note, MAX_NOTE_CHARS)
     return store.decisions.record(flag_id, reviewer, decision, reason_code=reason_code, note=note)
 
 
 def add_missed_finding(
     store: Store, case_id: str, reviewer: str, label: str, box: Box, *, note: str | None, run_id: int | None
 ) -> ReviewerFinding:
-    return store.reviewer_findings.add(
-        case_id, reviewer, label, box, note=(note or "").strip() or None, run_id=run_id
-    )
+    note = check_length("note", note, MAX_NOTE_CHARS)
+    return store.reviewer_findings.add(case_id, reviewer, label, box, note=note, run_id=run_id)
 
 
 def case_title(case: CaseRecord) -> str:

@@ -18,6 +18,7 @@ CANVAS_ROUND = "canvas_round"  # bumped after a saved drawing so the canvas star
 TEACHING_CASE = "teaching_case"
 TEACHING_SUBMITTED = "teaching_submitted"  # {case_id: student draft id} submitted this session
 NOTICE = "notice"  # a one-off message shown after the rerun a button caused
+SHARED = "shared_mode"  # True in shared mode: names never travel in the URL
 
 PARAM_REVIEWER = "reviewer"
 PARAM_CASE = "case"
@@ -42,18 +43,23 @@ def take_reviewer_input(state: MutableMapping[str, Any]) -> None:
     state[REVIEWER] = clean_reviewer(state.get(REVIEWER_INPUT))
 
 
-def init_from_url(state: MutableMapping[str, Any], params: Mapping[str, Any]) -> None:
-    """On a fresh session, take the reviewer and the open case from the URL."""
-    if REVIEWER not in state and params.get(PARAM_REVIEWER):
+def init_from_url(
+    state: MutableMapping[str, Any], params: Mapping[str, Any], *, shared: bool = False
+) -> None:
+    """On a fresh session, take the open case (and, in local mode, the reviewer) from the URL.
+
+    In shared mode the name is the signed-in account's: a ``reviewer`` in the URL is ignored.
+    """
+    if not shared and REVIEWER not in state and params.get(PARAM_REVIEWER):
         state[REVIEWER] = clean_reviewer(params[PARAM_REVIEWER])
     if CASE not in state and params.get(PARAM_CASE):
         state[CASE] = str(params[PARAM_CASE])
 
 
 def url_params(state: Mapping[str, Any], case_id: str) -> dict[str, str]:
-    """The query parameters of the Review page for ``case_id`` (and the reviewer, when named)."""
+    """The query parameters of the Review page for ``case_id`` (and, in local mode, the reviewer)."""
     params = {PARAM_CASE: case_id}
-    name = reviewer(state)
+    name = reviewer(state) if not state.get(SHARED) else None
     if name:
         params[PARAM_REVIEWER] = name
     return params

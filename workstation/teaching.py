@@ -1,19 +1,22 @@
-"""Teaching mode: a student writes an impression, which is stored and then audited against
-the case's reference findings (the ``reference`` grounder and the ``rules`` parser).
+"""Teaching mode: a student writes an impression, which is stored and audited once against the
+case's reference findings (the ``reference`` grounder and the ``rules`` parser), saved as
+an audit run with purpose ``teaching`` (never the case's latest audit).
 
-A student's audit is computed from the stored draft whenever it is shown, not saved as an
-audit run: saving it would make it the case's latest audit, replacing the one reviewers
-decide on in the Review page.
+What the student reads is the checklist (``audit.checklist``), read off that run's flags.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audit.checklist import Checklist, checklist
 from audit.pipeline import draft_problem, run_audit
 from audit.schema import AuditReport
+from data.audit_trail import AuditTrail
+from data.limits import MAX_IMPRESSION_CHARS
 from data.records import DraftRecord
 from data.store import Store
+from data.teaching_runs import Feedback, TeachingRuns
 from models.settings import compare_policy
 from workstation.services import DEFAULT_PARSER, Backends
 
@@ -26,31 +29,88 @@ class DraftRejectedError(ValueError):
 
 @dataclass(frozen=True)
 class StudentAudit:
+    """One submitted impression: the draft, its teaching run, the report and its checklist."""
+
     draft: DraftRecord
+    run_id: int
     report: AuditReport
+    flag_ids: tuple[int, ...]
+    checklist: Checklist
+    feedback: dict[int, Feedback]  # educators' latest feedback per flag id
 
 
-def submit(store: Store, case_id: str, student: str, text: str) -> DraftRecord:
-    """Store a student's impression for a case (kind ``student``, author = the student)."""
-    problem = draft_problem(text)
+def _problem(text: str) -> str | None:
+    if len(text.strip()) > MAX_IMPRESSION_CHARS:
+        return (
+            f"the impression is {len(text.strip()):,} characters long; "
+            f"an impression has at most {MAX_IMPRESSION_CHARS:,}"
+        )
+    return draft_problem(text)
+
+
+def submit(
+    store: Store, case_id: str, student: str, text: str, backends: Backends | None = None
+) -> StudentAudit:
+    """Store a student's impression (kind ``student``), audit it against the reference and save the run."""
+    problem = _problem(text)
     if problem:
         raise DraftRejectedError(
             f"{problem[0].upper()}{problem[1:]}; write your impression and submit again."
         )
-    draft_id = store.drafts.add(case_id, text.strip(), kind="student", author=student)
-    return store.drafts.get(draft_id)
-
-
-def audit_student_draft(store: Store, draft: DraftRecord, backends: Backends | None = None) -> StudentAudit:
-    """The student's draft audited against the case's reference findings."""
-    backends = backends or Backends()
-    case = store.cases.audit_case(draft.case_id, draft.draft_id)
-    report = run_audit(
-        case, backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER), compare_policy()
+    draft_id = store.add_draft(case_id, text.strip(), kind="student", author=student)
+    AuditTrail(store).record(
+        "impression_submitted", actor=student, target=case_id, detail=f"draft {draft_id}"
     )
-    return StudentAudit(draft=draft, report=report)
+    return student_audit(store, store.get_draft(draft_id), backends)
+
+
+def _save_run(store: Store, draft: DraftRecord, backends: Backends | None) -> int:
+    backends = backends or Backends()
+    grounder, parser = backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER)
+    report = run_audit(store.audit_case(draft.case_id, draft.draft_id), grounder, parser, compare_policy())
+    return store.save_audit_run(
+        draft.case_id,
+        report,
+        draft_id=draft.draft_id,
+        grounder=grounder.name,
+        parser=parser.name,
+        parser_version=getattr(parser, "version", None),
+        purpose="teaching",
+    ).run_id
+
+
+def student_audit(store: Store, draft: DraftRecord, backends: Backends | None = None) -> StudentAudit:
+    """The impression's teaching run read back (made now for one submitted before runs were kept)."""
+    runs = TeachingRuns(store)
+    run_id = runs.run_for_draft(draft.draft_id)
+    if run_id is None:
+        run_id = _save_run(store, draft, backends)
+    stored = store.get_audit(run_id)
+    return StudentAudit(
+        draft=draft,
+        run_id=run_id,
+        report=stored.report,
+        flag_ids=stored.flag_ids,
+        checklist=checklist(stored.report),
+        feedback=runs.feedback(run_id),
+    )
 
 
 def student_drafts(store: Store, case_id: str, student: str) -> list[DraftRecord]:
-    """The student's earlier impressions of this case, newest first."""
-    return list(reversed(store.drafts.for_case(case_id, kind="student", author=student)))
+    """The student's impressions of this case, newest first."""
+    return list(reversed(store.drafts(case_id, kind="student", author=student)))
+
+
+def latest_attempt(store: Store, case_id: str, student: str) -> DraftRecord | None:
+    drafts = student_drafts(store, case_id, student)
+    return drafts[0] if drafts else None
+
+
+def feedback_lines(audit: StudentAudit) -> list[tuple[str, Feedback]]:
+    """Each educator's feedback on this impression as (what it is about, the feedback), in flag order."""
+    lines = []
+    for flag_id, flag in zip(audit.flag_ids, audit.report.flags, strict=True):
+        found = audit.feedback.get(flag_id)
+        if found is not None:
+            lines.append((f"{flag.type} · {flag.label}", found))
+    return lines

@@ -17,10 +17,11 @@ import streamlit as st
 
 from audit import DISCLAIMER
 from audit.protocols import DraftParser, Grounder
+from data.audit_trail import AuditTrail
 from data.connection import resolve_db_path
 from data.store import Store
 from models.registry import get_grounder, get_parser
-from workstation import session
+from workstation import access, session
 from workstation.messages import HANDLED, describe
 from workstation.overlay import OverlayBox, View, encode, render
 from workstation.services import Backends
@@ -88,16 +89,44 @@ def load_pixels(path: str) -> np.ndarray:
     return load_image(path).pixels
 
 
+def mode() -> access.Mode:
+    """The app's mode (``CXR_AUDIT_MODE``); a bad value is shown and the page stops."""
+    try:
+        return access.current_mode()
+    except HANDLED as error:
+        show_error(error)
+        st.stop()
+
+
+def viewer() -> access.Viewer | None:
+    """Who this session acts for (None in shared mode before sign-in)."""
+    return access.viewer(st.session_state, store(), mode(), session.reviewer(st.session_state))
+
+
 def reviewer() -> str | None:
-    return session.reviewer(st.session_state)
+    """The name stored with this session's work: the account's in shared mode, else the typed one."""
+    found = viewer()
+    return found.name if found is not None else None
 
 
 def require_reviewer(action: str) -> str | None:
-    """The reviewer, or None after telling the user to enter a name in the sidebar."""
+    """The reviewer, or None after telling the user to enter a name in the sidebar (or sign in)."""
     name = reviewer()
     if name is None:
-        st.info(f"Enter your name in the sidebar to {action}.", icon=":material/person:")
+        where = "Sign in" if mode() == "shared" else "Enter your name in the sidebar"
+        st.info(f"{where} to {action}.", icon=":material/person:")
     return name
+
+
+def guard(page: access.Page) -> access.Viewer:
+    """The viewer, when their role may open ``page``; otherwise a message, an audit-trail entry, a stop."""
+    found = viewer()
+    if found is not None and found.may_open(page):
+        return found
+    if found is not None and found.shared:
+        AuditTrail(store()).record("page_refused", actor=found.name, role=found.role, target=page)
+    st.error(f"This page is not open to your role ({found.role if found else 'not signed in'}).")
+    st.stop()
 
 
 def disclaimer_banner() -> None:
@@ -134,3 +163,9 @@ def case_pixels(image_path: str | None, width: int | None, height: int | None) -
 def overlay_jpeg(pixels: np.ndarray, boxes: tuple[OverlayBox, ...], view: View) -> bytes:
     """The rendered, encoded overlay; a rerun that changes no box or view (a decision) reuses it."""
     return encode(render(pixels, boxes, view))
+
+
+def sign_out(who: access.Viewer) -> None:
+    AuditTrail(store()).record("sign_out", actor=who.name, role=who.role)
+    access.sign_out(st.session_state)
+    st.rerun()

@@ -11,6 +11,7 @@ Four cases, each built to raise known flags with the CPU defaults (``reference``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,3 +161,8 @@ def add_unchecked_draft(
 def no_exceptions(at: AppTest) -> None:
     """Fail with the app's own messages when a run raised."""
     assert not at.exception, [item.value for item in at.exception]
+
+
+def shown(markdown: str) -> str:
+    """The text a person reads from a Markdown source the app escaped (``workstation.text.md``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)

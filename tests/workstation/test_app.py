@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from audit import DISCLAIMER
 from data.connection import ENV_DB
-from tests.workstation.conftest import APP_SCRIPT, PAGES, no_exceptions
+from tests.workstation.conftest import APP_SCRIPT, PAGES, no_exceptions, shown
 
 REPO_ROOT = APP_SCRIPT.parents[1]
 
@@ -35,7 +35,7 @@ def test_each_page_renders_with_its_title_and_the_disclaimer(app: Callable[..., 
     at = app(page)
 
     no_exceptions(at)
-    assert [title.value for title in at.title] == [TITLES[page]]
+    assert [shown(title.value) for title in at.title] == [TITLES[page]]
     assert any(DISCLAIMER in caption.value for caption in at.sidebar.caption)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from workstation import charts, evaluation, ui
+from workstation.text import md
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +86,7 @@ def eval_runs(store: Store) -> None:
     st.dataframe(runs, key="ev_runs", hide_index=True, width="stretch")
     for run in store.eval_runs.newest_first()[:10]:
         with st.expander(
-            f"Eval run {run.eval_id}: {run.grounder} + {run.parser}, "
+            f"Eval run {run.eval_id}: {md(run.grounder)} + {md(run.parser)}, "
             f"scored {run.n_scored:,} of {run.n_items:,}; {run.n_failed:,} failed"
         ):
             st.json(run.summary, expanded=False)
@@ -129,6 +130,7 @@ st.caption(
     "worth raising. Each figure shows the counts it comes from; a rate with nothing decided is blank."
 )
 ui.disclaimer_banner()
+viewer = ui.guard("evaluation")
 store = ui.store()
 
 with ui.errors_shown():

@@ -7,14 +7,21 @@ import streamlit as st
 from data.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, export_bytes
 from data.review_stats import known_reviewers
 from data.store import Store
-from workstation import exports, services, ui
+from workstation import access, exports, services, ui
+from workstation.text import md
 
 
 def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
-    """The file format, and whose decisions from which source go into it."""
+    """The file format, and whose decisions from which source go into it (blinded: only your own)."""
     columns = st.columns(3)
     fmt = columns[0].selectbox("Format", EXPORT_FORMATS, key="ex_format", format_func=str.upper)
-    reviewer = columns[1].selectbox("Reviewer", [services.ANY, *known_reviewers(store)], key="ex_reviewer")
+    own_only = access.blinded(store, viewer)
+    reviewer = columns[1].selectbox(
+        "Reviewer",
+        [viewer.name or ""] if own_only else [services.ANY, *known_reviewers(store)],
+        key="ex_reviewer",
+        help="Blinded reading is on: you export your own decisions only." if own_only else None,
+    )
     source = columns[2].selectbox("Source", [services.ANY, *store.cases.sources()], key="ex_source")
     return fmt, exports.Scope.from_choices(reviewer=reviewer, source=source)
 
@@ -22,7 +29,7 @@ def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
 def download(store: Store, fmt: ExportFormat, scope: exports.Scope) -> None:
     """What the file holds, and the button that downloads it."""
     data, summary = export_bytes(store, fmt, reviewer=scope.reviewer, source=scope.source)
-    st.write(exports.summary_line(summary.decisions, summary.reviewer_findings, scope))
+    st.markdown(md(exports.summary_line(summary.decisions, summary.reviewer_findings, scope)))
     st.download_button(
         f"Download {fmt.upper()}",
         data=data,
@@ -40,6 +47,7 @@ st.caption(
     "reviewer-drawn box: the same table as `cxr-audit export`."
 )
 ui.disclaimer_banner()
+viewer = ui.guard("export")
 store = ui.store()
 
 with ui.errors_shown():

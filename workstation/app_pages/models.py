@@ -8,6 +8,7 @@ import streamlit as st
 from models.availability import gpu_status
 from workstation import model_status, services, serving_guide, ui
 from workstation.messages import HANDLED
+from workstation.text import md
 
 GPU_KEY = "md_gpu"
 
@@ -17,6 +18,7 @@ st.caption(
     "per process, when first used, and stay loaded."
 )
 ui.disclaimer_banner()
+viewer = ui.guard("models")
 
 with ui.errors_shown():
     if st.button(
@@ -63,7 +65,7 @@ with ui.errors_shown():
                     label=f"{name}: {'ok' if result.ok else 'failed'} in {result.seconds:.2f} s",
                     state="complete" if result.ok else "error",
                 )
-                st.write(result.summary)
+                st.markdown(md(result.summary))
 
     st.subheader("Local weights")
     st.caption(
@@ -95,7 +97,7 @@ with ui.errors_shown():
                 else:
                     ui.load_grounder.clear()
                     ui.load_parser.clear()
-                    st.success(message)
+                    st.success(md(message))
 
     st.subheader("Run the real checkpoints")
     st.text(serving_guide.vram_line())

@@ -9,10 +9,12 @@ import numpy as np
 import streamlit as st
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
+from data.limits import MAX_NOTE_CHARS
 from data.records import REASON_CODE_NAMES, REASON_CODES
 from data.store import Store
-from workstation import overlay, review_actions, services, session, ui
+from workstation import access, overlay, review_actions, services, session, ui
 from workstation.review_view import FlagCard, Layers, ReviewContext, choice_index, decision_text, flag_heading
+from workstation.text import md
 
 SHORTCUTS = {
     "j": "next case",
@@ -38,7 +40,7 @@ def header(context: ReviewContext) -> None:
     """The case id with Previous (k) and Next (j), what the case is, and a phantom's notice."""
     case_id = context.case.case_id
     head = st.columns([6, 1, 1])
-    head[0].title(case_id)
+    head[0].title(md(case_id))
     head[1].button(
         "Previous",
         key="rv_prev",
@@ -56,7 +58,7 @@ def header(context: ReviewContext) -> None:
         width="stretch",
         type="primary",
     )
-    st.caption(context.title)
+    st.caption(md(context.title))
     if context.case.is_phantom:
         st.info(
             "**Synthetic phantom**: a drawn model of a chest radiograph, not a patient image.",
@@ -68,10 +70,10 @@ def audit_banners(context: ReviewContext) -> None:
     """The disclaimer, and what kind of audit this is when it is not a full one."""
     if context.audited_now:
         audit = context.audit
-        st.toast(f"First audit of {audit.case_id} saved ({audit.grounder} + {audit.parser}).")
+        st.toast(f"First audit of {md(audit.case_id)} saved ({md(audit.grounder)} + {md(audit.parser)}).")
     ui.disclaimer_banner()
     for banner in context.summary.banners:
-        getattr(st, banner.level)(banner.text)
+        getattr(st, banner.level)(md(banner.text))
 
 
 def layer_toggles() -> Layers:
@@ -128,7 +130,7 @@ def missed_finding_canvas(
     new_boxes = overlay.boxes_from_drawing(result.json_data, background.size)
     columns = st.columns([2, 3, 2])
     columns[0].selectbox("Label", FINDING_LABELS, key="rv_draw_label", format_func=DISPLAY_NAMES.__getitem__)
-    columns[1].text_input("Note (optional)", key="rv_draw_note")
+    columns[1].text_input("Note (optional)", key="rv_draw_note", max_chars=MAX_NOTE_CHARS)
     columns[2].button(
         "Save missed finding",
         key="rv_draw_save",
@@ -158,7 +160,7 @@ def image_panel(context: ReviewContext, reviewer: str | None) -> None:
     else:
         image_with_boxes(pixels, boxes, view)
     if context.drawn_caption:
-        st.caption(context.drawn_caption)
+        st.caption(md(context.drawn_caption))
 
 
 def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, reviewer: str | None) -> None:
@@ -175,14 +177,16 @@ def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, revie
                 args=(card.position,),
                 width="stretch",
             )
-        st.write(card.reason)
-        st.caption(f"Phrase: “{card.phrase}”" if card.phrase else "Phrase: none (the draft is silent)")
+        st.markdown(md(card.reason))
+        st.caption(f"Phrase: “{md(card.phrase)}”" if card.phrase else "Phrase: none (the draft is silent)")
         st.caption(card.box_text)
         if card.mine is not None:
             icon = ":material/check_circle:" if card.mine.decision == "accept" else ":material/cancel:"
-            st.markdown(f"{icon} **{decision_text(card.mine)}**")
+            st.markdown(f"{icon} **{md(decision_text(card.mine))}**")
         for other in card.others:
-            st.caption(decision_text(other))
+            st.caption(md(decision_text(other)))
+        if card.hidden_others:
+            st.caption(f"Blinded reading: {card.hidden_others} other decision(s) hidden until you decide.")
         inputs = st.columns(2)
         inputs[0].selectbox(
             "Reason (optional)",
@@ -190,7 +194,9 @@ def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, revie
             key=review_actions.reason_key(card.flag_id),
             format_func=lambda code: "—" if code is None else REASON_CODE_NAMES[code],
         )
-        inputs[1].text_input("Note (optional)", key=review_actions.note_key(card.flag_id))
+        inputs[1].text_input(
+            "Note (optional)", key=review_actions.note_key(card.flag_id), max_chars=MAX_NOTE_CHARS
+        )
         buttons = st.columns(2)
         buttons[0].button(
             "Accept",
@@ -245,7 +251,7 @@ def draft_panel(context: ReviewContext) -> None:
         else:
             st.caption("The parser found no label in this draft.")
     for note in context.summary.notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {md(note)}")
 
 
 def reaudit_panel(context: ReviewContext) -> None:
@@ -259,7 +265,7 @@ def reaudit_panel(context: ReviewContext) -> None:
     parser = st.selectbox(
         "Parser", context.parsers, key="rv_parser", index=choice_index(context.parsers, audit.parser)
     )
-    st.caption(context.run_caption)
+    st.caption(md(context.run_caption))
     if st.button("Re-audit", key="rv_reaudit"):
         review_actions.reaudit(context.case.case_id, grounder, parser)
 
@@ -267,21 +273,24 @@ def reaudit_panel(context: ReviewContext) -> None:
 def details(context: ReviewContext) -> None:
     """The grounder's findings as a table, and a re-audit with other backends."""
     columns = st.columns(2)
-    with columns[0], st.expander(f"Image findings ({context.audit.grounder})", expanded=False):
+    with columns[0], st.expander(f"Image findings ({md(context.audit.grounder)})", expanded=False):
         st.dataframe(context.findings, key="rv_findings", hide_index=True, width="stretch")
     with columns[1], st.expander("Re-audit with another backend", expanded=False):
         reaudit_panel(context)
 
 
 ui.notice()
+viewer = ui.guard("review")
 review_actions.show_callback_error()
 store = ui.store()
-reviewer = ui.reviewer()
+reviewer = viewer.name
 
 with ui.errors_shown():
     case_id = case_to_open(store)
     with st.spinner("Opening the case (a case never audited is audited now with the CPU defaults)…"):
-        context = services.review_context(store, case_id, reviewer, backends=ui.backends())
+        context = services.review_context(
+            store, case_id, reviewer, backends=ui.backends(), blinded=access.blinded(store, viewer)
+        )
     header(context)
     audit_banners(context)
     left, right = st.columns([3, 2], gap="large")

@@ -8,6 +8,7 @@ from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.schema import FLAG_TYPES
 from data.records import CASE_STATUSES, WorklistPage, WorklistQuery
 from data.review_stats import known_reviewers
+from data.reviewer_progress import OwnProgress, own_progress
 from data.store import Store
 from data.worklist import worklist_page
 from workstation import services, session, ui
@@ -85,10 +86,11 @@ def filters(store: Store) -> WorklistQuery:
     )
 
 
-def progress_and_totals(page: WorklistPage) -> None:
-    """'N of M reviewed', and the cases and flags matching the filters."""
+def progress_and_totals(page: WorklistPage, own: OwnProgress | None) -> None:
+    """'N of M reviewed' (by you, once you are named), and the cases and flags matching the filters."""
     progress = page.progress
-    st.progress(progress.reviewed / progress.total if progress.total else 0.0, text=progress.summary)
+    done, text = (own.reviewed, own.summary) if own is not None else (progress.reviewed, progress.summary)
+    st.progress(done / progress.total if progress.total else 0.0, text=text)
     counts = st.columns(6)
     counts[0].metric("Cases matching", f"{page.total:,}")
     counts[1].metric("Not audited", f"{progress.not_audited:,}")
@@ -143,12 +145,13 @@ def case_picker(page: WorklistPage) -> None:
 
 st.title("Worklist")
 ui.notice()
+viewer = ui.guard("worklist")
 store = ui.store()
 
 with ui.errors_shown():
     query = filters(store)
     page = worklist_page(store, query)
-    progress_and_totals(page)
+    progress_and_totals(page, own_progress(store, query, viewer.name) if viewer.name else None)
     if not page.rows:
         st.info("No case matches these filters. Seed a demo worklist with `cxr-audit demo` or import cases.")
     else:

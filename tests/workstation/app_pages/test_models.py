@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from models.availability import GpuStatus
-from tests.workstation.conftest import no_exceptions
+from tests.workstation.conftest import no_exceptions, shown
 
 
 def test_the_models_page_checks_the_gpu_only_when_asked(
@@ -42,7 +42,7 @@ def test_the_models_page_tests_a_backend(app: Callable[..., AppTest], choice: st
 
     no_exceptions(at)
     assert not at.error
-    assert any("(ok)" in item.value for item in at.markdown)
+    assert any("(ok)" in shown(item.value) for item in at.markdown)
 
 
 def test_the_models_page_shows_every_serving_step_copyable(app: Callable[..., AppTest]) -> None:
@@ -50,8 +50,8 @@ def test_the_models_page_shows_every_serving_step_copyable(app: Callable[..., Ap
 
     at = app("models")
     no_exceptions(at)
-    shown = [block.value for block in at.code]
-    assert all(step.command in shown for step in STEPS)
+    blocks = [block.value for block in at.code]
+    assert all(step.command in blocks for step in STEPS)
     assert any("a 12 GB card" in item.value for item in at.text)
 
 

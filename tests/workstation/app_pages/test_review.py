@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from data.store import Store
 from data.worklist import case_status, neighbour_case
-from tests.workstation.conftest import add_unchecked_draft, no_exceptions
+from tests.workstation.conftest import add_unchecked_draft, no_exceptions, shown
 
 
 def _flag_ids(at: AppTest) -> list[int]:
@@ -21,7 +21,7 @@ def _flag_ids(at: AppTest) -> list[int]:
 
 
 def _markdown(at: AppTest) -> list[str]:
-    return [item.value for item in at.markdown]
+    return [shown(item.value) for item in [*at.markdown, *at.caption]]
 
 
 def test_opening_a_case_audits_it_once_with_the_cpu_defaults(
@@ -122,7 +122,7 @@ def test_previous_and_next_walk_the_worklist_order(
 
     at.button(key=button).click().run()
 
-    assert [title.value for title in at.title] == [expected]
+    assert [shown(title.value) for title in at.title] == [expected]
     assert at.query_params["case"] == expected
 
 
@@ -154,7 +154,7 @@ def test_an_unreadable_stored_draft_gives_a_visible_image_only_audit(
     at = app("review", case="case-ptx")
 
     no_exceptions(at)
-    assert any("Image-only audit" in warning.value for warning in at.warning)
+    assert any("Image-only audit" in shown(warning.value) for warning in at.warning)
     assert [card for card in _flag_ids(at)]  # URGENT is still raised
 
 
