@@ -25,6 +25,7 @@ def neutralize(table: pa.Table) -> pa.Table:
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
-            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+            quote, nothing = pa.scalar("'", field.type), pa.scalar("", field.type)
+            column = pc.if_else(risky, pc.binary_join_element_wise(quote, column, nothing), column)
         columns.append(column)
     return pa.table(columns, schema=table.schema)

@@ -20,6 +20,8 @@ st.set_page_config(page_title="CXR Draft Auditor", page_icon=":material/radiolog
 mode = ui.mode()
 st.session_state[session.SHARED] = mode == "shared"
 session.init_from_url(st.session_state, st.query_params, shared=mode == "shared")
+if mode == "shared" and session.PARAM_REVIEWER in st.query_params:
+    del st.query_params[session.PARAM_REVIEWER]  # a name in the URL never chooses who acts
 viewer = ui.viewer()
 
 

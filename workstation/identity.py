@@ -37,4 +37,5 @@ def login() -> None:
 
 def client_address() -> str | None:
     """The browser's address as Streamlit saw it (None behind some proxies): the rate limit's key."""
-    return getattr(st.context, "ip_address", None)
+    value = getattr(st.context, "ip_address", None)
+    return value if isinstance(value, str) else None

@@ -101,3 +101,17 @@ def test_an_unknown_format_is_a_typed_error(decided: Store, tmp_path: Path) -> N
 def test_the_export_is_offered_as_a_dataframe(decided: Store) -> None:
     frame = export_frame(decided)
     assert len(frame) == 4 and list(frame.columns) == list(EXPORT_COLUMNS)
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(
+    audited: tuple[Store, tuple[int, ...]],
+) -> None:
+    store, (urgent, _) = audited
+    store.record_decision(urgent, "=evil", "dismiss", note='=HYPERLINK("http://evil.example","x")')
+
+    data, _ = export_bytes(store, "csv")
+
+    row = pd.read_csv(io.BytesIO(data)).iloc[0]
+    assert row["note"] == '\'=HYPERLINK("http://evil.example","x")' and row["reviewer"] == "'=evil"
+    parquet, _ = export_bytes(store, "parquet")  # Parquet keeps the values as they are
+    assert pd.read_parquet(io.BytesIO(parquet)).iloc[0]["reviewer"] == "=evil"

@@ -11,6 +11,7 @@ Four cases, each built to raise known flags with the CPU defaults (``reference``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -166,3 +167,88 @@ def no_exceptions(at: AppTest) -> None:
 def shown(markdown: str) -> str:
     """The text a person reads from a Markdown source the app escaped (``workstation.text.md``)."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+PASSWORD = "teaching server password"
+ACCOUNTS = (
+    ("erin", "educator"),
+    ("rita", "reviewer"),
+    ("rob", "reviewer"),
+    ("sam", "student"),
+    ("kim", "student"),
+)
+
+
+@functools.cache
+def _password_hash() -> str:
+    from workstation.auth import hash_password
+
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def shared_db(app_db: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The seeded database in shared mode: five accounts (one password) and two assignments.
+
+    "Pneumothorax week" gives sam case-ptx and case-eff; "Board review 1" gives everyone case-normal.
+    """
+    from data.accounts import Accounts
+    from data.assignments import Assignments
+
+    monkeypatch.setenv("CXR_AUDIT_MODE", "shared")
+    accounts = Accounts(app_db)
+    for name, role in ACCOUNTS:
+        accounts.add(name, role, _password_hash())  # type: ignore[arg-type]
+    assignments = Assignments(app_db)
+    assignments.create("Board review 1", ["case-normal"], created_by="erin", everyone=True)
+    assignments.create("Pneumothorax week", ["case-ptx", "case-eff"], created_by="erin", students=["sam"])
+    return app_db
+
+
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="si_name").input(name)
+    at.text_input(key="si_password").input(password)
+    return at.button(key="si_submit").click().run()
+
+
+@pytest.fixture
+def shared_app(shared_db: Store) -> Callable[..., AppTest]:
+    """An AppTest of the shared server, signed in as ``name`` (None: not signed in), at ``page``."""
+
+    def build(name: str | None, page: str | None = None, **params: str) -> AppTest:
+        at = AppTest.from_file(str(APP_SCRIPT), default_timeout=60)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        if name is not None:
+            sign_in(at, name)
+        if page is not None:
+            at.switch_page(f"app_pages/{page}.py").run()
+        return at
+
+    return build
+
+
+def page_text(at: AppTest) -> str:
+    """Everything a page shows as text (Markdown unescaped, tables as their cells), lower-cased."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "text",
+    ):
+        parts.extend(shown(str(item.value)) for item in getattr(at, kind))
+    for frame in at.dataframe:
+        parts.append(frame.value.to_csv())
+    for expander in at.expander:
+        parts.append(shown(expander.label))
+    for box in at.selectbox:
+        parts.extend(str(option) for option in box.options)
+    return "\n".join(parts).lower()

@@ -28,7 +28,7 @@ with ui.errors_shown():
         password = st.text_input(
             "Password", key="si_password", type="password", max_chars=auth.MAX_PASSWORD_CHARS
         )
-        submitted = st.form_submit_button("Sign in", type="primary")
+        submitted = st.form_submit_button("Sign in", type="primary", key="si_submit")
     if submitted:
         _signed_in(auth.sign_in(store, name, password, client=identity.client_address()))
     if identity.configured():

@@ -32,7 +32,7 @@ def student_case(store: Store, student: str) -> str:
         st.info("No assignment yet: your educator will give you one.", icon=":material/assignment:")
         st.stop()
     by_id = {a.assignment_id: a for a in assignments}
-    if st.session_state.get(ASSIGNMENT) not in by_id:
+    if st.session_state.get(ASSIGNMENT) not in by_id:  # the newest assignment
         st.session_state[ASSIGNMENT] = assignments[-1].assignment_id
     chosen = st.selectbox(
         "Assignment",
