@@ -102,7 +102,7 @@ def grounder_comparisons(store: Store) -> None:
         )
     for record in comparisons[:10]:
         with st.expander(
-            f"Comparison {record.comparison_id}: {' vs '.join(record.runs)} on {record.n_cases:,} cases "
+            f"Comparison {record.comparison_id}: {md(' vs '.join(record.runs))} on {record.n_cases:,} cases "
             f"({record.created_at:%Y-%m-%d %H:%M} UTC)",
             expanded=record is comparisons[0],
         ):
