@@ -227,7 +227,7 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
             shot("06_teaching_before_submit")
             page.get_by_role("textbox", name="Impression").fill("No acute cardiopulmonary process.")
             page.get_by_role("button", name="Submit my impression").click()
-            expect(page.get_by_role("heading", name="Reference findings")).to_be_visible()
+            expect(page.get_by_role("heading", name="0 of 1 finding found, no over-call")).to_be_visible()
             shot("07_teaching_after_submit")
 
             page.goto(f"{app_url}/evaluation?reviewer={REVIEWER}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
+from typing import Any
 
 import streamlit as st
 
@@ -15,7 +16,10 @@ from data.audit_trail import AuditTrail
 from data.limits import MAX_ASSIGNMENT_NAME_CHARS
 from data.store import Store
 from workstation import services, session, ui
+from workstation.messages import HANDLED
 from workstation.text import md
+
+ERROR = "as_error"  # a handled error raised by the Create button's callback
 
 st.title("Assignments")
 viewer = ui.guard("assignments")
@@ -68,7 +72,7 @@ def cases_from_list() -> tuple[list[str], str]:
 def create_form(store: Store) -> None:
     with st.container(border=True):
         st.subheader("New assignment")
-        name = st.text_input(
+        st.text_input(
             "Name", key="as_name", max_chars=MAX_ASSIGNMENT_NAME_CHARS, placeholder="e.g. Pneumothorax week"
         )
         made = st.radio(
@@ -80,26 +84,49 @@ def create_form(store: Store) -> None:
         chosen = columns[0].multiselect("Students", students(store), key="as_students", disabled=everyone)
         has_due = columns[1].toggle("Due date", value=False, key="as_has_due")
         due = columns[1].date_input("Due", key="as_due", disabled=not has_due)
-        if st.button("Create assignment", key="as_create", type="primary"):
-            due_at = datetime.combine(due, time(23, 59), tzinfo=UTC) if has_due and due else None
-            created = Assignments(store).create(
-                name,
-                case_ids,
-                created_by=viewer.name or "educator",
-                students=chosen,
-                everyone=everyone,
-                due_at=due_at,
-                made_from=made_from,
-            )
-            AuditTrail(store).record(
-                "assignment_created",
-                actor=viewer.name,
-                role=viewer.role,
-                target=created.name,
-                detail=f"{created.n_cases} cases; {'everyone' if everyone else ', '.join(chosen)}",
-            )
-            st.session_state[session.NOTICE] = f"Created {created.name} ({created.n_cases} cases)."
-            st.rerun()
+        st.button(
+            "Create assignment",
+            key="as_create",
+            type="primary",
+            on_click=create,
+            args=(store, case_ids, made_from, chosen, everyone, has_due, due),
+        )
+
+
+def create(
+    store: Store,
+    case_ids: list[str],
+    made_from: str,
+    chosen: list[str],
+    everyone: bool,
+    has_due: bool,
+    due: Any,
+) -> None:
+    """The Create button: store the assignment, empty the form (so a second click makes no twin)."""
+    due_at = datetime.combine(due, time(23, 59), tzinfo=UTC) if has_due and due else None
+    try:
+        created = Assignments(store).create(
+            st.session_state.get("as_name") or "",
+            case_ids,
+            created_by=viewer.name or "educator",
+            students=chosen,
+            everyone=everyone,
+            due_at=due_at,
+            made_from=made_from,
+        )
+    except HANDLED as error:
+        st.session_state[ERROR] = error
+        return
+    AuditTrail(store).record(
+        "assignment_created",
+        actor=viewer.name,
+        role=viewer.role,
+        target=created.name,
+        detail=f"{created.n_cases} cases; {'everyone' if everyone else ', '.join(chosen)}",
+    )
+    st.session_state["as_name"] = ""
+    st.session_state["as_list"] = ""
+    st.session_state[session.NOTICE] = f"Created {created.name} ({created.n_cases} cases)."
 
 
 def existing(store: Store) -> None:
@@ -125,5 +152,8 @@ def existing(store: Store) -> None:
 
 
 with ui.errors_shown():
+    failed = st.session_state.pop(ERROR, None)
+    if failed is not None:
+        ui.show_error(failed)
     create_form(store)
     existing(store)

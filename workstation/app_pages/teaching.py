@@ -129,6 +129,9 @@ def feedback(audit: teaching.StudentAudit, pixels: np.ndarray, columns: list[Del
             st.dataframe(
                 teaching_view.checklist_rows(audit), key="tc_checklist", hide_index=True, width="stretch"
             )
+            for item in result.items:
+                if item.note:
+                    st.caption(f":material/info: {item.name}: {md(item.note)}")
         for about, given in teaching.feedback_lines(audit):
             verb = "agrees with the flag" if given.decision == "accept" else "disagrees with the flag"
             note = f": {md(given.note)}" if given.note else ""
