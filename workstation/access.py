@@ -115,7 +115,9 @@ def viewer(state: Mapping[str, Any], db: Database, mode: Mode, typed_name: str |
 
 
 def sign_out(state: MutableMapping[str, Any]) -> None:
-    state.pop(SIGNED_IN, None)
+    """Forget the account and everything the session held (a half-written impression included),
+    so the next person at this browser starts clean."""
+    state.clear()
 
 
 def case_ids_for(db: Database, who: Viewer) -> set[str] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import suppress
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,12 @@ def machine_names() -> list[str]:
             names.update(info[4][0] for info in socket.getaddrinfo(name, None))
         except OSError:
             continue
-    return sorted(n for n in names if n)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, suppress(OSError):
+        # Connecting a UDP socket sends nothing; it picks the address of the outgoing interface,
+        # which /etc/hosts often does not list under the host name.
+        probe.connect(("192.0.2.1", 9))
+        names.add(probe.getsockname()[0])
+    return sorted(n for n in names if n and not n.startswith("127.") and n != "::1")
 
 
 def _option(flags: Sequence[str], name: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -25,6 +26,9 @@ from workstation import access, session
 from workstation.messages import HANDLED, describe
 from workstation.overlay import OverlayBox, View, encode, render
 from workstation.services import Backends
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +173,23 @@ def sign_out(who: access.Viewer) -> None:
     AuditTrail(store()).record("sign_out", actor=who.name, role=who.role)
     access.sign_out(st.session_state)
     st.rerun()
+
+
+def results_download(frame: pd.DataFrame, *, key: str, label: str, stem: str, what: str) -> None:
+    """Class results (or a student's own) as CSV or Parquet; each download goes to the audit trail."""
+    from workstation.class_results import CLASS_FORMATS, export_bytes
+
+    who = viewer()
+    st.caption(f"{frame['draft_id'].nunique():,} impression(s), {len(frame):,} row(s), one per finding.")
+    fmt = st.selectbox("Format", CLASS_FORMATS, key=f"{key}_format", format_func=str.upper)
+    st.download_button(
+        f"{label} {fmt.upper()}",
+        data=export_bytes(frame, fmt),
+        file_name=f"cxr-audit-{stem}.{fmt}",
+        mime="text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
+        key=f"{key}_download",
+        type="primary",
+        on_click=lambda: AuditTrail(store()).record(
+            "export", actor=who.name if who else None, role=who.role if who else None, detail=f"{what}, {fmt}"
+        ),
+    )

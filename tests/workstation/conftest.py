@@ -229,21 +229,24 @@ def shared_app(shared_db: Store) -> Callable[..., AppTest]:
     return build
 
 
+# AppTest's element lists whose values Streamlit reads as Markdown.
+MARKDOWN_KINDS = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "error",
+    "success",
+)
+
+
 def page_text(at: AppTest) -> str:
     """Everything a page shows as text (Markdown unescaped, tables as their cells), lower-cased."""
     parts: list[str] = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-        "text",
-    ):
+    for kind in (*MARKDOWN_KINDS, "text"):
         parts.extend(shown(str(item.value)) for item in getattr(at, kind))
     for frame in at.dataframe:
         parts.append(frame.value.to_csv())

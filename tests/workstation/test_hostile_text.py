@@ -14,7 +14,7 @@ from audit.schema import Box
 from data.assignments import Assignments
 from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import Store
-from tests.workstation.conftest import IMAGE_SIZE, no_exceptions, shown, write_image
+from tests.workstation.conftest import IMAGE_SIZE, MARKDOWN_KINDS, no_exceptions, shown, write_image
 from workstation import services
 from workstation.text import html, md
 
@@ -47,17 +47,7 @@ def _live(value: str) -> list[str]:
 def _markdown_sources(at: AppTest) -> list[str]:
     """Every string the app handed to Streamlit as Markdown: bodies, titles, alerts, labels."""
     values: list[str] = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-    ):
+    for kind in MARKDOWN_KINDS:
         values.extend(str(item.value) for item in getattr(at, kind))
         values.extend(str(item.value) for item in getattr(at.sidebar, kind))
     values.extend(str(t.value) for t in at.toast)

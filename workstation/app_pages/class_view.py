@@ -113,19 +113,7 @@ def study_tab(store: Store) -> None:
 
 
 def export_tab(frame: pd.DataFrame) -> None:
-    st.caption(f"{frame['draft_id'].nunique():,} impression(s), {len(frame):,} row(s), one per finding.")
-    fmt = st.selectbox("Format", class_results.CLASS_FORMATS, key="cl_format", format_func=str.upper)
-    st.download_button(
-        f"Download class results ({fmt.upper()})",
-        data=class_results.export_bytes(frame, fmt),
-        file_name=f"cxr-audit-class-results.{fmt}",
-        mime="text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
-        key="cl_download",
-        type="primary",
-        on_click=lambda: AuditTrail(store).record(
-            "export", actor=viewer.name, role=viewer.role, detail=f"class, {fmt}"
-        ),
-    )
+    ui.results_download(frame, key="cl", label="Download class results", stem="class-results", what="class")
 
 
 with ui.errors_shown():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.audit_trail import AuditTrail
 from workstation import class_results, ui
 
 st.title("My work")
@@ -15,16 +14,4 @@ store = ui.store()
 
 with ui.errors_shown():
     frame = class_results.finding_rows(store, student=viewer.name or "")
-    st.write(f"{frame['draft_id'].nunique():,} impression(s), {len(frame):,} row(s).")
-    fmt = st.selectbox("Format", class_results.CLASS_FORMATS, key="mw_format", format_func=str.upper)
-    st.download_button(
-        f"Download {fmt.upper()}",
-        data=class_results.export_bytes(frame, fmt),
-        file_name=f"cxr-audit-my-work.{fmt}",
-        mime="text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
-        key="mw_download",
-        type="primary",
-        on_click=lambda: AuditTrail(store).record(
-            "export", actor=viewer.name, role=viewer.role, detail=f"own work, {fmt}"
-        ),
-    )
+    ui.results_download(frame, key="mw", label="Download", stem="my-work", what="own work")
