@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import socket
-from contextlib import suppress
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from data.accounts import Accounts
