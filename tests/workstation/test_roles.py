@@ -208,3 +208,14 @@ def test_blinded_reading_hides_other_reviewers_decisions_until_you_decide(
     assert "accepted by rita" in page_text(rob)
     erin = shared_app("erin", "review", case="case-ptx")
     assert "accepted by rita" in page_text(erin)  # educators see everything
+
+
+def test_signing_out_forgets_the_session_for_the_next_person(shared_app: Callable[..., AppTest]) -> None:
+    at = shared_app("sam", "teaching")
+    at.text_area(key="tc_text_case-ptx").input("Half-written: right pneumo").run()
+    at.button(key="sign_out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    sign_in(at, "rita")
+    at.switch_page("app_pages/teaching.py").run()
+    at.text_input(key="tc_search").input("case-ptx").run()
+    assert at.text_area(key="tc_text_case-ptx").value == ""
