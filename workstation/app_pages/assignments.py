@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any
 
 import streamlit as st
 
@@ -35,38 +34,42 @@ def students(store: Store) -> list[str]:
     return sorted(names)
 
 
-def cases_from_filter(store: Store) -> tuple[list[str], str]:
+FROM_FILTER, FROM_LIST = "a worklist filter", "a list of case ids"
+
+
+def filter_widgets(store: Store) -> None:
     columns = st.columns(4)
-    label = columns[0].selectbox(
+    columns[0].selectbox(
         "Label (reference or flag)",
         [services.ANY, *FINDING_LABELS],
         key="as_label",
         format_func=lambda s: DISPLAY_NAMES.get(s, s),  # type: ignore[call-overload]
     )
-    source = columns[1].selectbox("Source", [services.ANY, *store.list_sources()], key="as_source")
-    phantoms = columns[2].selectbox(
-        "Images", [services.ANY, "phantoms only", "real images only"], key="as_phantoms"
-    )
-    search = columns[3].text_input("Case or image id contains", key="as_search")
-    query = services.worklist_query(
-        label=label, source=source, phantoms=phantoms, search=search, sort="case_id"
-    )
+    columns[1].selectbox("Source", [services.ANY, *store.list_sources()], key="as_source")
+    columns[2].selectbox("Images", [services.ANY, "phantoms only", "real images only"], key="as_phantoms")
+    columns[3].text_input("Case or image id contains", key="as_search")
+
+
+def chosen_cases(store: Store) -> tuple[list[str], str, int]:
+    """The cases the form names now (read from its widgets' state, so the Create button's callback
+    sees what was typed just before the click), how it was made, and how many matched."""
+    state = st.session_state
+    if state.get("as_from", FROM_FILTER) == FROM_LIST:
+        ids = [part for part in re.split(r"[\s,]+", state.get("as_list") or "") if part]
+        return ids, "case list", len(ids)
+    values = {key: state.get(f"as_{key}") or services.ANY for key in ("label", "source", "phantoms")}
+    search = state.get("as_search") or ""
+    query = services.worklist_query(**values, search=search, sort="case_id")
     page = store.worklist(query.model_copy(update={"page_size": MAX_ASSIGNMENT_CASES}))
-    st.caption(
-        f"{page.total:,} case(s) match"
-        + (f"; the first {MAX_ASSIGNMENT_CASES:,} are used" if page.total > MAX_ASSIGNMENT_CASES else "")
-    )
     described = ", ".join(
-        f"{k} {v}"
-        for k, v in (("label", label), ("source", source), ("images", phantoms), ("search", search))
-        if v and v != services.ANY
+        f"{name} {value}"
+        for name, value in (
+            *(("images" if k == "phantoms" else k, v) for k, v in values.items()),
+            ("search", search),
+        )
+        if value and value != services.ANY
     )
-    return [row.case_id for row in page.rows], f"filter: {described or 'all cases'}"
-
-
-def cases_from_list() -> tuple[list[str], str]:
-    text = st.text_area("Case ids, one per line (or separated by commas)", key="as_list", height=120)
-    return [part for part in re.split(r"[\s,]+", text) if part], "case list"
+    return [row.case_id for row in page.rows], f"filter: {described or 'all cases'}", page.total
 
 
 def create_form(store: Store) -> None:
@@ -75,38 +78,34 @@ def create_form(store: Store) -> None:
         st.text_input(
             "Name", key="as_name", max_chars=MAX_ASSIGNMENT_NAME_CHARS, placeholder="e.g. Pneumothorax week"
         )
-        made = st.radio(
-            "Cases from", ["a worklist filter", "a list of case ids"], key="as_from", horizontal=True
+        made = st.radio("Cases from", [FROM_FILTER, FROM_LIST], key="as_from", horizontal=True)
+        if made == FROM_FILTER:
+            filter_widgets(store)
+        else:
+            st.text_area("Case ids, one per line (or separated by commas)", key="as_list", height=120)
+        _, _, total = chosen_cases(store)
+        st.caption(
+            f"{total:,} case(s)"
+            + (f"; the first {MAX_ASSIGNMENT_CASES:,} are used" if total > MAX_ASSIGNMENT_CASES else "")
         )
-        case_ids, made_from = cases_from_filter(store) if made == "a worklist filter" else cases_from_list()
         columns = st.columns(2)
         everyone = columns[0].toggle("Every student", value=True, key="as_everyone")
-        chosen = columns[0].multiselect("Students", students(store), key="as_students", disabled=everyone)
+        columns[0].multiselect("Students", students(store), key="as_students", disabled=everyone)
         has_due = columns[1].toggle("Due date", value=False, key="as_has_due")
-        due = columns[1].date_input("Due", key="as_due", disabled=not has_due)
-        st.button(
-            "Create assignment",
-            key="as_create",
-            type="primary",
-            on_click=create,
-            args=(store, case_ids, made_from, chosen, everyone, has_due, due),
-        )
+        columns[1].date_input("Due", key="as_due", disabled=not has_due)
+        st.button("Create assignment", key="as_create", type="primary", on_click=create, args=(store,))
 
 
-def create(
-    store: Store,
-    case_ids: list[str],
-    made_from: str,
-    chosen: list[str],
-    everyone: bool,
-    has_due: bool,
-    due: Any,
-) -> None:
+def create(store: Store) -> None:
     """The Create button: store the assignment, empty the form (so a second click makes no twin)."""
-    due_at = datetime.combine(due, time(23, 59), tzinfo=UTC) if has_due and due else None
+    state = st.session_state
+    case_ids, made_from, _ = chosen_cases(store)
+    everyone, chosen = bool(state.get("as_everyone", True)), list(state.get("as_students") or [])
+    due = state.get("as_due")
+    due_at = datetime.combine(due, time(23, 59), tzinfo=UTC) if state.get("as_has_due") and due else None
     try:
         created = Assignments(store).create(
-            st.session_state.get("as_name") or "",
+            state.get("as_name") or "",
             case_ids,
             created_by=viewer.name or "educator",
             students=chosen,
@@ -115,7 +114,7 @@ def create(
             made_from=made_from,
         )
     except HANDLED as error:
-        st.session_state[ERROR] = error
+        state[ERROR] = error
         return
     AuditTrail(store).record(
         "assignment_created",
@@ -124,8 +123,8 @@ def create(
         target=created.name,
         detail=f"{created.n_cases} cases; {'everyone' if everyone else ', '.join(chosen)}",
     )
-    st.session_state["as_name"] = ""
-    st.session_state["as_list"] = ""
+    state["as_name"] = ""
+    state["as_list"] = ""
     st.session_state[session.NOTICE] = f"Created {created.name} ({created.n_cases} cases)."
 
 
