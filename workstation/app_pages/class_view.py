@@ -15,6 +15,12 @@ from workstation import class_results, session, teaching, ui
 from workstation.messages import HANDLED
 from workstation.text import md
 
+# Shares as percentages (a blank cell: nothing to divide by).
+SHARES = {
+    name: st.column_config.NumberColumn(name, format="percent")
+    for name in ("found ÷ findings", "missed share")
+}
+
 st.title("Class")
 viewer = ui.guard("class")
 store = ui.store()
@@ -25,15 +31,25 @@ ui.disclaimer_banner()
 def students_tab(frame: pd.DataFrame) -> None:
     st.subheader("Per student")
     st.caption("Latest impression of each student on each case; earlier attempts are in the export.")
-    st.dataframe(class_results.per_student(frame), key="cl_students", hide_index=True, width="stretch")
+    st.dataframe(
+        class_results.per_student(frame),
+        key="cl_students",
+        hide_index=True,
+        width="stretch",
+        column_config=SHARES,
+    )
     st.subheader("Across assignments")
-    st.dataframe(class_results.trends(frame), key="cl_trends", hide_index=True, width="stretch")
+    st.dataframe(
+        class_results.trends(frame), key="cl_trends", hide_index=True, width="stretch", column_config=SHARES
+    )
 
 
 def cases_tab(frame: pd.DataFrame) -> None:
     st.subheader("Hard cases first")
     st.caption("Per case and finding: how many students read it and how many missed it.")
-    st.dataframe(class_results.per_case(frame), key="cl_cases", hide_index=True, width="stretch")
+    st.dataframe(
+        class_results.per_case(frame), key="cl_cases", hide_index=True, width="stretch", column_config=SHARES
+    )
 
 
 def _give(flag_id: int, decision: str, key: str) -> None:
