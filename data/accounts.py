@@ -13,9 +13,9 @@ from typing import Literal, get_args
 import duckdb
 
 from audit.schema import Frozen
-from data.connection import Database
 from data.errors import AccountError
 from data.limits import MAX_NAME_CHARS
+from data.sql import Family
 
 Role = Literal["educator", "reviewer", "student"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -58,11 +58,8 @@ def _account(row: tuple[object, ...]) -> Account:
     return Account.model_validate(dict(zip(_COLUMNS.split(", "), row, strict=True)))
 
 
-class Accounts:
+class Accounts(Family):
     """``Accounts(db)``: add, read and change accounts; record and count sign-in attempts."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def add(self, name: str, role: Role, password_hash: str | None) -> Account:
         if role not in ROLES:
@@ -78,7 +75,7 @@ class Accounts:
                 [name, role, password_hash, now, now],
             )
 
-        self.db._write("add an account", write)
+        self.db.transaction("add an account", write)
         return self.get(name)
 
     def get(self, name: str) -> Account:
@@ -88,13 +85,13 @@ class Accounts:
         return found
 
     def find(self, name: str) -> Account | None:
-        row = self.db._read(
+        row = self.db.read(
             lambda cur: cur.execute(f"SELECT {_COLUMNS} FROM accounts WHERE name = ?", [name]).fetchone()
         )
         return None if row is None else _account(row)
 
     def all(self) -> list[Account]:
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY name").fetchall()
         )
         return [_account(row) for row in rows]
@@ -108,7 +105,7 @@ class Accounts:
 
     def _update(self, name: str, what: str, assignments: str, params: list[object]) -> Account:
         self.get(name)
-        self.db._write(
+        self.db.transaction(
             what,
             lambda cur: cur.execute(
                 f"UPDATE accounts SET {assignments}, updated_at = ? WHERE name = ?", [*params, _now(), name]
@@ -123,7 +120,7 @@ class Accounts:
         return self._update(name, "change a password", "password_hash = ?", [password_hash])
 
     def record_attempt(self, name: str, ok: bool, client: str | None = None) -> None:
-        self.db._write(
+        self.db.transaction(
             "record a sign-in attempt",
             lambda cur: cur.execute(
                 "INSERT INTO sign_in_attempts VALUES (?, ?, ?, ?)", [name[:256], client, ok, _now()]
@@ -133,7 +130,7 @@ class Accounts:
     def failures_since(self, name: str, since: datetime) -> AttemptCounts:
         """Failed attempts for ``name`` after ``since``, not cleared by a later good sign-in or by a
         change to the account (a new password from an educator unlocks it)."""
-        row = self.db._read(
+        row = self.db.read(
             lambda cur: cur.execute(
                 """
                 SELECT count(*), max(attempted_at) FROM sign_in_attempts
@@ -155,5 +152,5 @@ class Accounts:
         if client is not None:
             sql += " AND client = ?"
             params.append(client)
-        row = self.db._read(lambda cur: cur.execute(sql, params).fetchone())
+        row = self.db.read(lambda cur: cur.execute(sql, params).fetchone())
         return int(row[0]) if row else 0

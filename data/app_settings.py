@@ -9,23 +9,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from data.connection import Database
+from data.sql import Family
 
 BLINDED_READING = "blinded_reading"
 
 
-class AppSettings:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class AppSettings(Family):
     def get_flag(self, key: str, default: bool = False) -> bool:
-        row = self.db._read(
+        row = self.db.read(
             lambda cur: cur.execute("SELECT value FROM app_settings WHERE key = ?", [key]).fetchone()
         )
         return default if row is None else bool(json.loads(row[0]))
 
     def set_flag(self, key: str, value: bool, *, by: str | None) -> None:
-        self.db._write(
+        self.db.transaction(
             "change a setting",
             lambda cur: cur.execute(
                 "INSERT OR REPLACE INTO app_settings VALUES (?, ?, ?, ?)",

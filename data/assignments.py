@@ -14,9 +14,9 @@ import duckdb
 import pyarrow as pa
 
 from audit.schema import Frozen
-from data.connection import Database
 from data.errors import AssignmentError
 from data.limits import MAX_ASSIGNMENT_NAME_CHARS
+from data.sql import Family
 
 MAX_ASSIGNMENT_CASES = 1_000
 
@@ -66,11 +66,8 @@ def _assignment(row: tuple[object, ...]) -> Assignment:
     return Assignment.model_validate(dict(zip(_FIELDS, row, strict=True)))
 
 
-class Assignments:
+class Assignments(Family):
     """``Assignments(db)``: create one; list them; a student's; their cases and a student's progress."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def create(
         self,
@@ -130,10 +127,10 @@ class Assignments:
                 cur.execute("INSERT INTO assignment_students VALUES (?, ?)", [assignment_id, student])
             return assignment_id
 
-        return self.get(self.db._write("create an assignment", write))
+        return self.get(self.db.transaction("create an assignment", write))
 
     def get(self, assignment_id: int) -> Assignment:
-        row = self.db._read(
+        row = self.db.read(
             lambda cur: cur.execute(_SELECT + " WHERE a.assignment_id = ?", [assignment_id]).fetchone()
         )
         if row is None:
@@ -141,12 +138,12 @@ class Assignments:
         return _assignment(row)
 
     def all(self) -> list[Assignment]:
-        rows = self.db._read(lambda cur: cur.execute(_SELECT + " ORDER BY a.assignment_id").fetchall())
+        rows = self.db.read(lambda cur: cur.execute(_SELECT + " ORDER BY a.assignment_id").fetchall())
         return [_assignment(row) for row in rows]
 
     def for_student(self, student: str) -> list[Assignment]:
         """The assignments given to ``student`` or to everyone, oldest first."""
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(
                 _SELECT + " WHERE a.everyone OR a.assignment_id IN "
                 "(SELECT assignment_id FROM assignment_students WHERE student = ?) ORDER BY a.assignment_id",
@@ -156,7 +153,7 @@ class Assignments:
         return [_assignment(row) for row in rows]
 
     def cases(self, assignment_id: int) -> list[str]:
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(
                 "SELECT case_id FROM assignment_cases WHERE assignment_id = ? ORDER BY position",
                 [assignment_id],
@@ -166,7 +163,7 @@ class Assignments:
 
     def student_case_ids(self, student: str) -> set[str]:
         """Every case in any of ``student``'s assignments: the only cases a student may open."""
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(
                 """
                 SELECT DISTINCT c.case_id FROM assignment_cases c JOIN assignments a USING (assignment_id)
@@ -194,7 +191,7 @@ class Assignments:
             cur.unregister("wanted")
             return {str(r[0]) for r in rows}
 
-        return self.db._read(read)
+        return self.db.read(read)
 
     def progress(self, assignment_id: int, student: str) -> Progress:
         cases = self.cases(assignment_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from audit.schema import Frozen
-from data.connection import Database
+from data.sql import Family
 
 ACTIONS: frozenset[str] = frozenset(
     {
@@ -45,11 +45,8 @@ class TrailEvent(Frozen):
 _COLUMNS = "event_id, recorded_at, actor, role, action, target, detail"
 
 
-class AuditTrail:
+class AuditTrail(Family):
     """``AuditTrail(db)``: append an event; read the newest events."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def record(
         self,
@@ -62,7 +59,7 @@ class AuditTrail:
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit-trail action {action!r}")
-        self.db._write(
+        self.db.transaction(
             "record an audit-trail event",
             lambda cur: cur.execute(
                 "INSERT INTO audit_trail (recorded_at, actor, role, action, target, detail) "
@@ -78,7 +75,7 @@ class AuditTrail:
         if actor is not None:
             sql += " WHERE actor = ?"
             params.append(actor)
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(sql + " ORDER BY event_id DESC LIMIT ?", [*params, limit]).fetchall()
         )
         return [TrailEvent.model_validate(dict(zip(_COLUMNS.split(", "), row, strict=True))) for row in rows]

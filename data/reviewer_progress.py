@@ -26,7 +26,7 @@ class OwnProgress(Frozen):
 def own_progress(db: Database, query: WorklistQuery, reviewer: str) -> OwnProgress:
     """Over every case matching ``query``'s filters (its status filter and page ignored)."""
     where, params = _filters(query, with_status=False)
-    row = db._read(
+    row = db.read(
         lambda cur: cur.execute(
             f"""
             WITH mine AS (

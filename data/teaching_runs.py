@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import duckdb
 
 from audit.schema import Frozen
-from data.connection import Database
 from data.errors import UnknownRecordError
 from data.limits import MAX_NOTE_CHARS, check_length
 from data.records import DecisionKind
+from data.sql import Family
 
 
 class Feedback(Frozen):
@@ -60,12 +60,9 @@ def _attempt(row: tuple[object, ...]) -> Attempt:
     return Attempt.model_validate(dict(zip(_ATTEMPT_FIELDS, row, strict=True)))
 
 
-class TeachingRuns:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class TeachingRuns(Family):
     def run_for_draft(self, draft_id: int) -> int | None:
-        row = self.db._read(
+        row = self.db.read(
             lambda cur: cur.execute(
                 "SELECT max(run_id) FROM audit_runs WHERE draft_id = ? AND purpose = 'teaching'", [draft_id]
             ).fetchone()
@@ -81,7 +78,7 @@ class TeachingRuns:
         if case_id is not None:
             sql += " AND d.case_id = ?"
             params.append(case_id)
-        rows = self.db._read(lambda cur: cur.execute(sql + " ORDER BY d.draft_id", params).fetchall())
+        rows = self.db.read(lambda cur: cur.execute(sql + " ORDER BY d.draft_id", params).fetchall())
         return [_attempt(row) for row in rows]
 
     def give_feedback(
@@ -105,8 +102,8 @@ class TeachingRuns:
             ).fetchone()
             return int(row[0]) if row else 0
 
-        feedback_id = self.db._write("save feedback", write)
-        row = self.db._read(
+        feedback_id = self.db.transaction("save feedback", write)
+        row = self.db.read(
             lambda cur: cur.execute(
                 f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE feedback_id = ?", [feedback_id]
             ).fetchone()
@@ -115,7 +112,7 @@ class TeachingRuns:
 
     def feedback(self, run_id: int) -> dict[int, Feedback]:
         """The latest feedback per flag of one teaching run."""
-        rows = self.db._read(
+        rows = self.db.read(
             lambda cur: cur.execute(
                 f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE run_id = ? "
                 "QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY feedback_id DESC) = 1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from audit import DISCLAIMER
-from data.store import resolve_db_path
+from data.connection import resolve_db_path
 from workstation import access, session, ui
 from workstation.text import md
 

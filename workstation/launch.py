@@ -24,7 +24,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from data.accounts import Accounts
-from data.store import Store, resolve_db_path
+from data.connection import resolve_db_path
+from data.store import Store
 from workstation.access import ENV_MODE
 
 LOOPBACK = "127.0.0.1"

@@ -57,18 +57,20 @@ def submit(
         raise DraftRejectedError(
             f"{problem[0].upper()}{problem[1:]}; write your impression and submit again."
         )
-    draft_id = store.add_draft(case_id, text.strip(), kind="student", author=student)
+    draft_id = store.drafts.add(case_id, text.strip(), kind="student", author=student)
     AuditTrail(store).record(
         "impression_submitted", actor=student, target=case_id, detail=f"draft {draft_id}"
     )
-    return student_audit(store, store.get_draft(draft_id), backends)
+    return student_audit(store, store.drafts.get(draft_id), backends)
 
 
 def _save_run(store: Store, draft: DraftRecord, backends: Backends | None) -> int:
     backends = backends or Backends()
     grounder, parser = backends.grounder(TEACHING_GROUNDER), backends.parser(DEFAULT_PARSER)
-    report = run_audit(store.audit_case(draft.case_id, draft.draft_id), grounder, parser, compare_policy())
-    return store.save_audit_run(
+    report = run_audit(
+        store.cases.audit_case(draft.case_id, draft.draft_id), grounder, parser, compare_policy()
+    )
+    return store.audits.save(
         draft.case_id,
         report,
         draft_id=draft.draft_id,
@@ -85,7 +87,7 @@ def student_audit(store: Store, draft: DraftRecord, backends: Backends | None = 
     run_id = runs.run_for_draft(draft.draft_id)
     if run_id is None:
         run_id = _save_run(store, draft, backends)
-    stored = store.get_audit(run_id)
+    stored = store.audits.get(run_id)
     return StudentAudit(
         draft=draft,
         run_id=run_id,
@@ -98,7 +100,7 @@ def student_audit(store: Store, draft: DraftRecord, backends: Backends | None = 
 
 def student_drafts(store: Store, case_id: str, student: str) -> list[DraftRecord]:
     """The student's impressions of this case, newest first."""
-    return list(reversed(store.drafts(case_id, kind="student", author=student)))
+    return list(reversed(store.drafts.for_case(case_id, kind="student", author=student)))
 
 
 def latest_attempt(store: Store, case_id: str, student: str) -> DraftRecord | None:

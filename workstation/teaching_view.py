@@ -13,6 +13,7 @@ from audit.checklist import OUTCOME_NAMES, Outcome
 from data.assignments import Assignment, Assignments
 from data.records import WorklistQuery
 from data.store import Store
+from data.worklist import worklist_page
 from workstation.overlay import FLAG_COLOURS, OverlayBox
 from workstation.teaching import StudentAudit
 
@@ -69,7 +70,7 @@ def checklist_rows(audit: StudentAudit) -> list[dict[str, Any]]:
 
 def search_cases(store: Store, search: str) -> tuple[list[str], int]:
     """Cases of the whole worklist whose id or image id contains ``search`` (the first 200), and how many."""
-    page = store.worklist(WorklistQuery(sort="case_id", search=search or None, page_size=SEARCH_LIMIT))
+    page = worklist_page(store, WorklistQuery(sort="case_id", search=search or None, page_size=SEARCH_LIMIT))
     return [row.case_id for row in page.rows], page.total
 
 

@@ -35,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def _audit(store: Store, case_id: str, text: str) -> AuditReport:
-    case = store.audit_case(case_id)
+    case = store.cases.audit_case(case_id)
     student = AuditCase(
         case_id=case.case_id, draft=text, image_size=case.image_size, reference=case.reference
     )
@@ -43,7 +43,7 @@ def _audit(store: Store, case_id: str, text: str) -> AuditReport:
 
 
 def _reference(store: Store, case_id: str) -> list[ImageFinding]:
-    return [f.to_image_finding() for f in store.reference_findings(case_id)]
+    return [f.to_image_finding() for f in store.cases.reference_findings(case_id)]
 
 
 def _check(store: Store, case_id: str, corruption: CorruptionKind) -> tuple[Checklist, object]:
@@ -52,11 +52,11 @@ def _check(store: Store, case_id: str, corruption: CorruptionKind) -> tuple[Chec
 
 
 def test_the_demo_has_30_cases(demo: Store) -> None:
-    assert len(demo.cases()) == 30
+    assert len(demo.cases.where()) == 30
 
 
 def test_a_faithful_impression_finds_every_finding_and_over_calls_nothing(demo: Store) -> None:
-    for case in demo.cases():
+    for case in demo.cases.where():
         result, _ = _check(demo, case.case_id, "none")
         present = {f.label for f in _reference(demo, case.case_id) if f.label != "no_finding"}
         assert result.scored, case.case_id
@@ -66,7 +66,7 @@ def test_a_faithful_impression_finds_every_finding_and_over_calls_nothing(demo: 
 
 def test_a_dropped_finding_is_missed_and_the_others_are_found(demo: Store) -> None:
     applicable = 0
-    for case in demo.cases():
+    for case in demo.cases.where():
         result, draft = _check(demo, case.case_id, "drop")
         if not draft.applicable:  # a normal case has nothing to drop
             assert result.n_findings == 0, case.case_id
@@ -80,7 +80,7 @@ def test_a_dropped_finding_is_missed_and_the_others_are_found(demo: Store) -> No
 
 def test_a_flipped_side_is_the_wrong_side(demo: Store) -> None:
     applicable = 0
-    for case in demo.cases():
+    for case in demo.cases.where():
         result, draft = _check(demo, case.case_id, "flip_side")
         if not draft.applicable:
             continue
@@ -92,7 +92,7 @@ def test_a_flipped_side_is_the_wrong_side(demo: Store) -> None:
 
 
 def test_an_invented_finding_is_an_over_call(demo: Store) -> None:
-    for case in demo.cases():
+    for case in demo.cases.where():
         result, draft = _check(demo, case.case_id, "add")
         over = [item for item in result.items if item.outcome == "over_call"]
         assert [item.label for item in over] == [draft.corrupted_label], case.case_id
@@ -102,7 +102,7 @@ def test_an_invented_finding_is_an_over_call(demo: Store) -> None:
 
 def test_urgency_is_a_note_on_a_found_finding_never_an_error(demo: Store) -> None:
     seen = 0
-    for case in demo.cases():
+    for case in demo.cases.where():
         result, _ = _check(demo, case.case_id, "none")
         for item in result.items:
             if item.label in DEFAULT_URGENT:
@@ -113,8 +113,8 @@ def test_urgency_is_a_note_on_a_found_finding_never_an_error(demo: Store) -> Non
 
 
 def test_the_demo_drafts_give_the_checklist_their_corruption_was_built_for(demo: Store) -> None:
-    for case in demo.cases():
-        (draft,) = demo.drafts(case.case_id, kind="synthetic")
+    for case in demo.cases.where():
+        (draft,) = demo.drafts.for_case(case.case_id, kind="synthetic")
         result = checklist(_audit(demo, case.case_id, draft.text))
         expected = {(f.type, f.label) for f in draft.expected_flags or ()}
         missed = {("MISSING", item.label) for item in result.items if item.outcome == "missed"}

@@ -107,7 +107,7 @@ def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(
     audited: tuple[Store, tuple[int, ...]],
 ) -> None:
     store, (urgent, _) = audited
-    store.record_decision(urgent, "=evil", "dismiss", note='=HYPERLINK("http://evil.example","x")')
+    store.decisions.record(urgent, "=evil", "dismiss", note='=HYPERLINK("http://evil.example","x")')
 
     data, _ = export_bytes(store, "csv")
 

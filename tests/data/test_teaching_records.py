@@ -23,6 +23,7 @@ from data.reviewer_progress import own_progress
 from data.spreadsheet import neutralize, safe_cell
 from data.store import Store
 from data.teaching_runs import TeachingRuns
+from data.worklist import worklist_page
 from tests.data.conftest import PTX_BOX, draft_reading
 
 
@@ -30,7 +31,7 @@ from tests.data.conftest import PTX_BOX, draft_reading
 def db(tmp_path: Path) -> Store:
     store = Store.open(tmp_path / "audit.duckdb")
     for case_id in ("c1", "c2", "c3"):
-        store.upsert_case(
+        store.cases.upsert(
             CaseRecord(case_id=case_id, image_id=f"{case_id}.png", source="test"),
             [ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="reference:test")],
         )
@@ -107,7 +108,7 @@ def test_an_assignment_keeps_its_cases_in_order_and_counts_a_students_submission
     assert [a.name for a in assignments.for_student("sam")] == ["Pneumothorax week", "Board review 1"]
     assert [a.assignment_id for a in assignments.for_student("kim")] == [everyone.assignment_id]
     assert assignments.student_case_ids("kim") == {"c2"}
-    db.add_draft("c1", "Right pneumothorax.", kind="student", author="sam")
+    db.drafts.add("c1", "Right pneumothorax.", kind="student", author="sam")
     assert assignments.progress(made.assignment_id, "sam").summary == "1 of 2 submitted"
     assert assignments.progress(made.assignment_id, "kim").summary == "0 of 2 submitted"
 
@@ -129,12 +130,12 @@ def test_an_assignment_that_cannot_work_is_refused(db: Store, kwargs: dict, mess
 
 
 def test_a_teaching_run_is_never_the_latest_audit_and_feedback_is_kept_per_flag(db: Store) -> None:
-    audit = db.save_audit_run("c1", _report("No acute disease."), grounder="reference", parser="rules")
-    draft_id = db.add_draft("c1", "No acute disease.", kind="student", author="sam")
-    teaching = db.save_audit_run("c1", _report("No acute disease."), draft_id=draft_id, purpose="teaching")
-    assert db.latest_audit("c1").run_id == audit.run_id  # type: ignore[union-attr]
-    assert db.audit_runs("c1") == [audit.run_id]
-    assert db.worklist(WorklistQuery()).rows[0].latest_run_id == audit.run_id
+    audit = db.audits.save("c1", _report("No acute disease."), grounder="reference", parser="rules")
+    draft_id = db.drafts.add("c1", "No acute disease.", kind="student", author="sam")
+    teaching = db.audits.save("c1", _report("No acute disease."), draft_id=draft_id, purpose="teaching")
+    assert db.audits.latest("c1").run_id == audit.run_id  # type: ignore[union-attr]
+    assert db.audits.run_ids("c1") == [audit.run_id]
+    assert worklist_page(db, WorklistQuery()).rows[0].latest_run_id == audit.run_id
     runs = TeachingRuns(db)
     assert runs.run_for_draft(draft_id) == teaching.run_id
     (attempt,) = runs.attempts(student="sam")
@@ -151,17 +152,17 @@ def test_a_teaching_run_is_never_the_latest_audit_and_feedback_is_kept_per_flag(
 
 def test_own_progress_counts_only_this_reviewers_decisions(db: Store) -> None:
     runs = [
-        db.save_audit_run(c, _report("No acute disease."), grounder="reference", parser="rules")
+        db.audits.save(c, _report("No acute disease."), grounder="reference", parser="rules")
         for c in ("c1", "c2")
     ]
     for flag_id in runs[0].flag_ids:
-        db.record_decision(flag_id, "ana", "accept")
+        db.decisions.record(flag_id, "ana", "accept")
     for flag_id in runs[1].flag_ids:
-        db.record_decision(flag_id, "bo", "accept")
+        db.decisions.record(flag_id, "bo", "accept")
     assert own_progress(db, WorklistQuery(), "ana").summary == "1 of 3 reviewed by you"
     assert own_progress(db, WorklistQuery(), "bo").reviewed == 1
     assert own_progress(db, WorklistQuery(), "cy").reviewed == 0
-    assert db.worklist(WorklistQuery()).progress.reviewed == 2  # everyone's, unchanged
+    assert worklist_page(db, WorklistQuery()).progress.reviewed == 2  # everyone's, unchanged
 
 
 def test_a_setting_is_stored(db: Store) -> None:

@@ -21,7 +21,8 @@ import pytest
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from data.accounts import Accounts
 from data.assignments import Assignments
-from data.store import ENV_DB, Store
+from data.connection import ENV_DB
+from data.store import Store
 from tests.workstation.conftest import PASSWORD, _password_hash
 from tests.workstation.test_browser import (
     CHROMIUM,
@@ -222,7 +223,7 @@ def test_a_student_finds_no_answers_anywhere_before_submitting(
         ("sam", "case-ptx", "pneumothorax", "found")
     }
     with Store.open(seeded_db, lock_timeout_s=10) as store:
-        assert [d.author for d in store.drafts("case-ptx", kind="student")] == ["kim", "sam"]
+        assert [d.author for d in store.drafts.for_case("case-ptx", kind="student")] == ["kim", "sam"]
 
 
 def test_a_reviewer_audits_as_themselves(
@@ -243,7 +244,7 @@ def test_a_reviewer_audits_as_themselves(
     expect(rita.page.get_by_text("Accepted by rita")).to_be_visible()
     rita.shot("02_review")
     with Store.open(seeded_db, lock_timeout_s=10) as store:
-        reviewers = {d.reviewer for d in store.current_decisions().values()}
+        reviewers = {d.reviewer for d in store.decisions.current().values()}
     assert reviewers == {"rita"}
 
 

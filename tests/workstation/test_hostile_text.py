@@ -65,7 +65,7 @@ def _draft_html(at: AppTest) -> list[str]:
 def hostile(app_db: Store, tmp_path_factory: pytest.TempPathFactory) -> Store:
     path = tmp_path_factory.mktemp("hostile") / "hostile.png"
     write_image(path, 9)
-    app_db.upsert_cases(
+    app_db.cases.upsert_many(
         [
             CaseImport(
                 case=CaseRecord(
@@ -84,14 +84,14 @@ def hostile(app_db: Store, tmp_path_factory: pytest.TempPathFactory) -> Store:
             )
         ]
     )
-    app_db.add_draft(HOSTILE_CASE, HOSTILE_DRAFT, kind="human", author=HOSTILE_NAME)
+    app_db.drafts.add(HOSTILE_CASE, HOSTILE_DRAFT, kind="human", author=HOSTILE_NAME)
     audit, _ = services.ensure_audited(app_db, HOSTILE_CASE)
-    app_db.record_decision(audit.flag_ids[0], HOSTILE_NAME, "dismiss", note=HOSTILE_NOTE)
-    app_db.add_reviewer_finding(
+    app_db.decisions.record(audit.flag_ids[0], HOSTILE_NAME, "dismiss", note=HOSTILE_NOTE)
+    app_db.reviewer_findings.add(
         HOSTILE_CASE, HOSTILE_NAME, "nodule_mass", Box(x0=0.5, y0=0.5, x1=0.6, y1=0.6), note=HOSTILE_NOTE
     )
     Assignments(app_db).create(HOSTILE_NOTE, [HOSTILE_CASE], created_by=HOSTILE_NAME, everyone=True)
-    app_db.add_draft(HOSTILE_CASE, HOSTILE_DRAFT, kind="student", author=HOSTILE_NAME)
+    app_db.drafts.add(HOSTILE_CASE, HOSTILE_DRAFT, kind="student", author=HOSTILE_NAME)
     return app_db
 
 
@@ -145,7 +145,7 @@ def test_hostile_values_render_as_text_on_the_student_pages(
     shared_app: Callable[..., AppTest], shared_db: Store, page: str
 ) -> None:
     Assignments(shared_db).create(HOSTILE_NOTE, ["case-ptx"], created_by=HOSTILE_NAME, everyone=True)
-    shared_db.add_draft("case-ptx", HOSTILE_DRAFT, kind="student", author="sam")
+    shared_db.drafts.add("case-ptx", HOSTILE_DRAFT, kind="student", author="sam")
 
     at = shared_app("sam", page)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from data.accounts import Accounts
-from data.store import ENV_DB, Store
+from data.connection import ENV_DB
+from data.store import Store
 from workstation import launch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

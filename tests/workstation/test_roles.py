@@ -87,21 +87,21 @@ def test_a_wrong_password_is_refused_and_five_lock_the_account(shared_app: Calla
 
 def test_no_one_can_act_as_another_account(shared_app: Callable[..., AppTest], shared_db: Store) -> None:
     at = shared_app("rita", "review", reviewer="alice", case="case-ptx")
-    flag_id = shared_db.latest_audit("case-ptx").flag_ids[0]  # type: ignore[union-attr]
+    flag_id = shared_db.audits.latest("case-ptx").flag_ids[0]  # type: ignore[union-attr]
 
     at.button(key=f"accept_{flag_id}").click().run()
 
     no_exceptions(at)
-    assert shared_db.current_decision(flag_id, "rita") is not None
-    assert shared_db.current_decision(flag_id, "alice") is None
+    assert shared_db.decisions.current_for(flag_id, "rita") is not None
+    assert shared_db.decisions.current_for(flag_id, "alice") is None
     assert at.query_params.get("reviewer") in (None, [])  # never written to the URL in shared mode
 
 
 def test_a_student_sees_only_their_cases_and_no_answers_before_submitting(
     shared_app: Callable[..., AppTest], shared_db: Store
 ) -> None:
-    shared_db.record_decision(  # a reviewer's decision on the case: never shown to a student
-        shared_app("rita", "review", case="case-ptx") and shared_db.latest_audit("case-ptx").flag_ids[0],  # type: ignore[union-attr]
+    shared_db.decisions.record(  # a reviewer's decision on the case: never shown to a student
+        shared_app("rita", "review", case="case-ptx") and shared_db.audits.latest("case-ptx").flag_ids[0],  # type: ignore[union-attr]
         "rita",
         "accept",
         note="right apical pneumothorax",
@@ -140,7 +140,7 @@ def test_a_student_steps_through_an_assignment_and_sees_the_checklist_after_subm
     at.button(key="tc_next").click().run()
     assert at.selectbox(key="teaching_case").value == "case-eff"
     assert "Your impression" in [s.value for s in at.subheader]  # not yet submitted: the form, no answers
-    assert shared_db.drafts("case-ptx", kind="student")[0].author == "sam"
+    assert shared_db.drafts.for_case("case-ptx", kind="student")[0].author == "sam"
     assert any(
         e.action == "impression_submitted" and e.actor == "sam" for e in AuditTrail(shared_db).recent()
     )
@@ -196,7 +196,7 @@ def test_blinded_reading_hides_other_reviewers_decisions_until_you_decide(
     shared_app: Callable[..., AppTest], shared_db: Store
 ) -> None:
     rita = shared_app("rita", "review", case="case-ptx")
-    flag_id = shared_db.latest_audit("case-ptx").flag_ids[0]  # type: ignore[union-attr]
+    flag_id = shared_db.audits.latest("case-ptx").flag_ids[0]  # type: ignore[union-attr]
     rita.button(key=f"accept_{flag_id}").click().run()
     AppSettings(shared_db).set_flag(BLINDED_READING, True, by="erin")
 

@@ -8,6 +8,7 @@ import pytest
 from data.limits import MAX_IMPRESSION_CHARS
 from data.store import Store
 from data.teaching_runs import TeachingRuns
+from data.worklist import case_status
 from workstation import teaching
 
 
@@ -18,8 +19,8 @@ def test_a_student_impression_is_saved_as_a_teaching_run_never_the_latest_audit(
     assert (draft.kind, draft.author, draft.text) == ("student", "sam", "No pneumothorax.")
     assert [flag.type for flag in result.report.flags] == ["URGENT", "MISSING"]
     assert TeachingRuns(store).run_for_draft(draft.draft_id) == result.run_id
-    assert store.audit_runs("case-ptx") == [] and store.latest_audit("case-ptx") is None
-    assert store.case_status("case-ptx") == "not_audited"
+    assert store.audits.run_ids("case-ptx") == [] and store.audits.latest("case-ptx") is None
+    assert case_status(store, "case-ptx") == "not_audited"
     assert [d.draft_id for d in teaching.student_drafts(store, "case-ptx", "sam")] == [draft.draft_id]
 
 
@@ -71,4 +72,4 @@ def test_an_empty_or_too_long_impression_is_refused_and_not_stored(
     with pytest.raises(teaching.DraftRejectedError, match=message):
         teaching.submit(store, "case-ptx", "sam", text)
 
-    assert store.drafts("case-ptx", kind="student") == []
+    assert store.drafts.for_case("case-ptx", kind="student") == []

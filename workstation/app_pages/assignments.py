@@ -13,7 +13,9 @@ from data.accounts import Accounts
 from data.assignments import MAX_ASSIGNMENT_CASES, Assignments
 from data.audit_trail import AuditTrail
 from data.limits import MAX_ASSIGNMENT_NAME_CHARS
+from data.review_stats import known_reviewers
 from data.store import Store
+from data.worklist import worklist_page
 from workstation import services, session, ui
 from workstation.messages import HANDLED
 from workstation.text import md
@@ -30,7 +32,7 @@ def students(store: Store) -> list[str]:
     """Student accounts; in local mode also everyone who has written a student impression."""
     names = set(Accounts(store).names("student"))
     if not viewer.shared:
-        names |= set(services.known_reviewers(store))
+        names |= set(known_reviewers(store))
     return sorted(names)
 
 
@@ -45,7 +47,7 @@ def filter_widgets(store: Store) -> None:
         key="as_label",
         format_func=lambda s: DISPLAY_NAMES.get(s, s),  # type: ignore[call-overload]
     )
-    columns[1].selectbox("Source", [services.ANY, *store.list_sources()], key="as_source")
+    columns[1].selectbox("Source", [services.ANY, *store.cases.sources()], key="as_source")
     columns[2].selectbox("Images", [services.ANY, "phantoms only", "real images only"], key="as_phantoms")
     columns[3].text_input("Case or image id contains", key="as_search")
 
@@ -60,7 +62,7 @@ def chosen_cases(store: Store) -> tuple[list[str], str, int]:
     values = {key: state.get(f"as_{key}") or services.ANY for key in ("label", "source", "phantoms")}
     search = state.get("as_search") or ""
     query = services.worklist_query(**values, search=search, sort="case_id")
-    page = store.worklist(query.model_copy(update={"page_size": MAX_ASSIGNMENT_CASES}))
+    page = worklist_page(store, query.model_copy(update={"page_size": MAX_ASSIGNMENT_CASES}))
     described = ", ".join(
         f"{name} {value}"
         for name, value in (

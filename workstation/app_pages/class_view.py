@@ -81,7 +81,7 @@ def feedback_tab() -> None:
             f"{by_id[d].student} · {by_id[d].case_id} · {by_id[d].submitted_at:%Y-%m-%d %H:%M}"
         ),
     )
-    audit = teaching.student_audit(store, store.get_draft(chosen), ui.backends())
+    audit = teaching.student_audit(store, store.drafts.get(chosen), ui.backends())
     st.markdown(f"**{md(audit.checklist.score)}**")
     st.text(audit.draft.text)
     if not audit.report.flags:

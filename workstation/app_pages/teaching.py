@@ -166,7 +166,7 @@ with ui.errors_shown():
     if allowed is not None and case_id not in allowed:
         st.error("This case is not in your assignments.")
         st.stop()
-    case = store.get_case(case_id)
+    case = store.cases.get(case_id)
     st.caption(
         f"{md(case.case_id)} · image {md(case.image_id)}"
         + (" · **synthetic phantom**" if case.is_phantom else "")

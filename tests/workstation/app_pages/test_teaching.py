@@ -61,13 +61,15 @@ def test_impressions_are_stored_per_student_as_student_drafts(
         at.text_area(key="tc_text_case-ptx").input(text)
         at.button(key="tc_submit").click().run()
 
-    assert [d.text for d in app_db.drafts("case-ptx", kind="student", author="sam")] == [
+    assert [d.text for d in app_db.drafts.for_case("case-ptx", kind="student", author="sam")] == [
         "Right pneumothorax."
     ]
-    assert [d.text for d in app_db.drafts("case-ptx", kind="student", author="kim")] == ["No acute disease."]
-    assert app_db.default_draft("case-ptx").kind == "human"  # type: ignore[union-attr]
-    assert app_db.audit_runs("case-ptx") == []  # a student's audit never replaces the case's audit
-    assert app_db.latest_audit("case-ptx") is None
+    assert [d.text for d in app_db.drafts.for_case("case-ptx", kind="student", author="kim")] == [
+        "No acute disease."
+    ]
+    assert app_db.drafts.default("case-ptx").kind == "human"  # type: ignore[union-attr]
+    assert app_db.audits.run_ids("case-ptx") == []  # a student's audit never replaces the case's audit
+    assert app_db.audits.latest("case-ptx") is None
 
 
 def test_an_empty_impression_is_refused_with_a_message(app: Callable[..., AppTest], app_db: Store) -> None:
@@ -77,7 +79,7 @@ def test_an_empty_impression_is_refused_with_a_message(app: Callable[..., AppTes
 
     no_exceptions(at)
     assert any("draft is empty" in shown(error.value) for error in at.error)
-    assert app_db.drafts("case-ptx", kind="student") == []
+    assert app_db.drafts.for_case("case-ptx", kind="student") == []
 
 
 def test_a_student_must_give_a_name_first(app: Callable[..., AppTest]) -> None:
