@@ -114,8 +114,8 @@ class TeachingRuns(Family):
         """The latest feedback per flag of one teaching run."""
         rows = self.db.read(
             lambda cur: cur.execute(
-                f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE run_id = ? "
-                "QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY feedback_id DESC) = 1",
+                f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE feedback_id IN "
+                "(SELECT max(feedback_id) FROM teaching_feedback WHERE run_id = ? GROUP BY flag_id)",
                 [run_id],
             ).fetchall()
         )

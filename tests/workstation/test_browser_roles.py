@@ -209,8 +209,10 @@ def test_a_student_finds_no_answers_anywhere_before_submitting(
     expect(sam.page.get_by_role("heading", name="1 of 1 finding found, no over-call")).to_be_visible()
     expect(sam.page.get_by_text("can't-miss: you found it")).to_be_visible()
     sam.shot("05_teaching_after")
-    sam.key("j")
+    sam.page.get_by_role("button", name="Next").click()
+    expect(sam.page.get_by_text("case-eff · image case-eff.png")).to_be_visible()
     expect(sam.page.get_by_text("1 of 2 submitted")).to_be_visible()
+    expect(sam.page.get_by_text("The image, without any boxes")).to_be_visible()
     assert not sam.answers_shown()  # case-eff: still nothing before submitting it
 
     sam.go("My work")
