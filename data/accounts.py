@@ -14,7 +14,7 @@ import duckdb
 
 from audit.schema import Frozen
 from data.errors import AccountError
-from data.limits import MAX_NAME_CHARS
+from data.records import MAX_NAME_CHARS
 from data.sql import Family
 
 Role = Literal["educator", "reviewer", "student"]

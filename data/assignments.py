@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from audit.schema import Frozen
 from data.errors import AssignmentError
-from data.limits import MAX_ASSIGNMENT_NAME_CHARS
+from data.records import MAX_ASSIGNMENT_NAME_CHARS
 from data.sql import Family
 
 MAX_ASSIGNMENT_CASES = 1_000

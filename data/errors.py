@@ -183,16 +183,6 @@ class ExportError(DataError):
     """An export could not be written."""
 
 
-class TextTooLongError(DataError):
-    """The text is longer than its limit; nothing was saved."""
-
-    def __init__(self, what: str, length: int, limit: int) -> None:
-        self.what, self.length, self.limit = what, length, limit
-        super().__init__(
-            f"the {what} is {length:,} characters long; at most {limit:,} are kept, so nothing was saved"
-        )
-
-
 class AccountError(DataError):
     """An account cannot be created or changed as asked."""
 

@@ -39,6 +39,8 @@ REASON_CODE_NAMES: dict[ReasonCode, str] = {
 # The longest note a reviewer (or an evaluation run) may store: a few sentences on a
 # decision, not a document. The app's note box, the store and the CLI's --note share it.
 MAX_NOTE_CHARS = 2_000
+MAX_NAME_CHARS = 64  # an account's name (shared mode)
+MAX_ASSIGNMENT_NAME_CHARS = 120  # "Pneumothorax week", "Board review 1"
 
 
 def checked_note(note: str | None) -> str | None:

@@ -14,8 +14,7 @@ import duckdb
 
 from audit.schema import Frozen
 from data.errors import UnknownRecordError
-from data.limits import MAX_NOTE_CHARS, check_length
-from data.records import DecisionKind
+from data.records import DecisionKind, checked_note
 from data.sql import Family
 
 
@@ -84,7 +83,7 @@ class TeachingRuns(Family):
     def give_feedback(
         self, flag_id: int, educator: str, decision: DecisionKind, note: str | None = None
     ) -> Feedback:
-        note = check_length("feedback note", note, MAX_NOTE_CHARS)
+        note = checked_note(note)
 
         def write(cur: duckdb.DuckDBPyConnection) -> int:
             found = cur.execute(

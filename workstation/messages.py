@@ -31,7 +31,6 @@ from data.errors import (
     NoteTooLongError,
     SchemaTooNewError,
     SchemaTooOldError,
-    TextTooLongError,
     UnknownCaseError,
     UnknownRecordError,
     WriteConflictError,
@@ -131,10 +130,6 @@ CATALOGUE: dict[type[BaseException], Remedy] = {
         headline="The image could not be read",
         next_step="check that the file exists and is a PNG, JPEG or DICOM image; "
         "the draft and flags still show.",
-    ),
-    TextTooLongError: Remedy(
-        headline=lambda error: f"The {error.what} is too long",
-        next_step=lambda error: f"shorten it to at most {error.limit:,} characters and save again.",
     ),
     AccountError: Remedy(next_step="check the name with `cxr-audit users list`."),
     AssignmentError: Remedy(next_step="fix what the message names and create the assignment again."),

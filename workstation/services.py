@@ -15,7 +15,6 @@ from audit.labels import DISPLAY_NAMES
 from audit.pipeline import run_audit
 from audit.protocols import DraftParser, Grounder
 from audit.schema import FLAG_TYPES, Box, ComparePolicy
-from data.limits import MAX_NOTE_CHARS, check_length
 from data.records import (
     CaseRecord,
     DecisionKind,
@@ -140,14 +139,12 @@ def decide(
     note: str | None = None,
 ) -> DecisionRecord:
     """Record one reviewer's accept/dismiss on a flag (append-only; the newest counts)."""
-    note = check_length("note", note, MAX_NOTE_CHARS)
     return store.decisions.record(flag_id, reviewer, decision, reason_code=reason_code, note=note)
 
 
 def add_missed_finding(
     store: Store, case_id: str, reviewer: str, label: str, box: Box, *, note: str | None, run_id: int | None
 ) -> ReviewerFinding:
-    note = check_length("note", note, MAX_NOTE_CHARS)
     return store.reviewer_findings.add(case_id, reviewer, label, box, note=note, run_id=run_id)
 
 

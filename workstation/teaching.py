@@ -13,7 +13,6 @@ from audit.checklist import Checklist, checklist
 from audit.pipeline import draft_problem, run_audit
 from audit.schema import AuditReport
 from data.audit_trail import AuditTrail
-from data.limits import MAX_IMPRESSION_CHARS
 from data.records import DraftRecord
 from data.store import Store
 from data.teaching_runs import Feedback, TeachingRuns
@@ -39,20 +38,11 @@ class StudentAudit:
     feedback: dict[int, Feedback]  # educators' latest feedback per flag id
 
 
-def _problem(text: str) -> str | None:
-    if len(text.strip()) > MAX_IMPRESSION_CHARS:
-        return (
-            f"the impression is {len(text.strip()):,} characters long; "
-            f"an impression has at most {MAX_IMPRESSION_CHARS:,}"
-        )
-    return draft_problem(text)
-
-
 def submit(
     store: Store, case_id: str, student: str, text: str, backends: Backends | None = None
 ) -> StudentAudit:
     """Store a student's impression (kind ``student``), audit it against the reference and save the run."""
-    problem = _problem(text)
+    problem = draft_problem(text)
     if problem:
         raise DraftRejectedError(
             f"{problem[0].upper()}{problem[1:]}; write your impression and submit again."

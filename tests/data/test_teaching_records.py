@@ -15,10 +15,9 @@ from data.accounts import Accounts
 from data.app_settings import BLINDED_READING, AppSettings
 from data.assignments import Assignments
 from data.audit_trail import AuditTrail
-from data.errors import AccountError, AssignmentError, TextTooLongError
-from data.limits import MAX_NOTE_CHARS, check_length
+from data.errors import AccountError, AssignmentError, NoteTooLongError
 from data.migrations import LATEST_VERSION
-from data.records import CaseRecord, ReferenceFinding, WorklistQuery
+from data.records import MAX_NOTE_CHARS, CaseRecord, ReferenceFinding, WorklistQuery
 from data.reviewer_progress import own_progress
 from data.spreadsheet import neutralize, safe_cell
 from data.store import Store
@@ -146,7 +145,7 @@ def test_a_teaching_run_is_never_the_latest_audit_and_feedback_is_kept_per_flag(
     assert runs.feedback(teaching.run_id)[flag].decision == "dismiss"
     with pytest.raises(Exception, match="flag of a student impression"):
         runs.give_feedback(audit.flag_ids[0], "erin", "accept")  # a worklist flag is not teaching's
-    with pytest.raises(TextTooLongError):
+    with pytest.raises(NoteTooLongError):
         runs.give_feedback(flag, "erin", "accept", "x" * (MAX_NOTE_CHARS + 1))
 
 
@@ -170,13 +169,6 @@ def test_a_setting_is_stored(db: Store) -> None:
     assert settings.get_flag(BLINDED_READING) is False
     settings.set_flag(BLINDED_READING, True, by="erin")
     assert settings.get_flag(BLINDED_READING) is True
-
-
-def test_text_over_its_limit_is_refused_whole() -> None:
-    assert check_length("note", "  fine  ", 10) == "fine"
-    assert check_length("note", "   ", 10) is None
-    with pytest.raises(TextTooLongError, match="the note is 11 characters long; at most 10"):
-        check_length("note", "x" * 11, 10)
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://e")'])

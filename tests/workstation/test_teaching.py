@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.limits import MAX_IMPRESSION_CHARS
+from audit.protocols import MAX_DRAFT_CHARS
 from data.store import Store
 from data.teaching_runs import TeachingRuns
 from data.worklist import case_status
@@ -63,7 +63,7 @@ def test_educator_feedback_on_a_flag_reaches_the_students_view(store: Store) -> 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("   ", "empty"), ("x" * (MAX_IMPRESSION_CHARS + 1), f"at most {MAX_IMPRESSION_CHARS:,}")],
+    [("   ", "empty"), ("x" * (MAX_DRAFT_CHARS + 1), f"at most {MAX_DRAFT_CHARS:,}")],
     ids=["empty", "too-long"],
 )
 def test_an_empty_or_too_long_impression_is_refused_and_not_stored(

@@ -12,7 +12,7 @@ from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from data.accounts import Accounts
 from data.assignments import MAX_ASSIGNMENT_CASES, Assignments
 from data.audit_trail import AuditTrail
-from data.limits import MAX_ASSIGNMENT_NAME_CHARS
+from data.records import MAX_ASSIGNMENT_NAME_CHARS
 from data.review_stats import known_reviewers
 from data.store import Store
 from data.worklist import worklist_page

@@ -8,7 +8,7 @@ import streamlit as st
 
 from data.app_settings import BLINDED_READING, AppSettings
 from data.audit_trail import AuditTrail
-from data.limits import MAX_NOTE_CHARS
+from data.records import MAX_NOTE_CHARS
 from data.store import Store
 from data.teaching_runs import TeachingRuns
 from workstation import class_results, session, teaching, ui

@@ -9,8 +9,7 @@ import numpy as np
 import streamlit as st
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
-from data.limits import MAX_NOTE_CHARS
-from data.records import REASON_CODE_NAMES, REASON_CODES
+from data.records import MAX_NOTE_CHARS, REASON_CODE_NAMES, REASON_CODES
 from data.store import Store
 from workstation import access, overlay, review_actions, services, session, ui
 from workstation.review_view import FlagCard, Layers, ReviewContext, choice_index, decision_text, flag_heading

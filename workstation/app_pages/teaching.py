@@ -7,8 +7,8 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from audit.protocols import MAX_DRAFT_CHARS
 from data.assignments import Assignments
-from data.limits import MAX_IMPRESSION_CHARS
 from data.store import Store
 from workstation import access, overlay, session, teaching, teaching_view, ui
 from workstation.text import md
@@ -88,7 +88,7 @@ def impression_form(store: Store, case_id: str, student: str | None) -> None:
         "Impression",
         key=f"tc_text_{case_id}",
         height=180,
-        max_chars=MAX_IMPRESSION_CHARS,
+        max_chars=MAX_DRAFT_CHARS,
         placeholder="e.g. Small right pleural effusion. No pneumothorax.",
     )
     if st.button("Submit my impression", key="tc_submit", type="primary", disabled=student is None):
