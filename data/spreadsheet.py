@@ -8,23 +8,21 @@ read as "this is text" and do not show. Only text columns change; numbers stay n
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMULA_START = r"^[=+\-@\t\r]"
-
-
-def safe_cell(value: str) -> str:
-    """One cell: prefixed with an apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
 
 
 def neutralize(table: pa.Table) -> pa.Table:
-    """``table`` with every text cell made safe by :func:`safe_cell`."""
+    """``table`` with every text cell that starts like a formula prefixed with an apostrophe."""
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
+            risky = pc.fill_null(pc.match_substring_regex(column, _FORMULA_START), False)
             quote, nothing = pa.scalar("'", field.type), pa.scalar("", field.type)
             column = pc.if_else(risky, pc.binary_join_element_wise(quote, column, nothing), column)
         columns.append(column)

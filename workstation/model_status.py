@@ -35,6 +35,11 @@ class LocalWeights:
     profiles: tuple[str, ...]  # the profiles this backend may call a folder with
 
 
+def is_local_folder(model_id: str) -> bool:
+    """Whether a model id names a folder on this machine rather than a hub model."""
+    return model_id.startswith(("/", "~", ".")) or Path(model_id).expanduser().is_dir()
+
+
 def local_weights() -> list[LocalWeights]:
     found = []
     for kind, name in LOCAL_BACKENDS:
@@ -42,7 +47,7 @@ def local_weights() -> list[LocalWeights]:
         settings = load_settings(backend=spec.settings_sections)
         task = "grounding" if kind == "grounder" else "parsing"
         model_id = spec.model_id(settings) or ""
-        local = model_id.startswith(("/", "~", ".")) or Path(model_id).expanduser().is_dir()
+        local = is_local_folder(model_id)
         found.append(
             LocalWeights(
                 kind, name, model_id, model_id if local else "", settings.profile, tuple(profile_names(task))
@@ -86,9 +91,13 @@ def needs_lines(found: list[BackendStatus]) -> list[str]:
     return lines
 
 
-def status_rows(found: list[BackendStatus]) -> list[dict[str, Any]]:
+def status_rows(found: list[BackendStatus], *, show_paths: bool = True) -> list[dict[str, Any]]:
+    """The status table; without ``show_paths`` a model loaded from a folder reads "a local folder"."""
     rows = []
     for item in found:
+        model = item.model_id or ""
+        if not show_paths and is_local_folder(model):
+            model = "a local folder"
         weights = "" if item.weights_found is None else ("found" if item.weights_found else "not found")
         rows.append(
             {
@@ -98,7 +107,7 @@ def status_rows(found: list[BackendStatus]) -> list[dict[str, Any]]:
                 "runs on": item.runs_on,
                 "packages": ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in item.packages.items())
                 or "none",
-                "model": item.model_id or "",
+                "model": model,
                 "profile": item.profile or "",
                 "endpoint": item.endpoint or "",
                 "weights": weights,

@@ -358,12 +358,13 @@ class ReviewContext:
     audited_now: bool  # the case had never been audited: this run was made on opening it
     cards: tuple[FlagCard, ...]
     references: tuple[ReferenceFinding, ...]
-    drawn: tuple[ReviewerFinding, ...]  # every reviewer's boxes on this case
+    drawn: tuple[ReviewerFinding, ...]  # the reviewers' boxes on this case this reviewer may see
     summary: RunSummary
     draft: DraftView | None
     findings: list[dict[str, Any]]  # the grounder's findings as table rows
     grounders: tuple[str, ...]  # the backends a re-audit can use
     parsers: tuple[str, ...]
+    hidden_drawn: int = 0  # other reviewers' boxes withheld by blinded reading
 
     @property
     def report(self) -> AuditReport:
@@ -379,13 +380,15 @@ class ReviewContext:
 
     @property
     def drawn_caption(self) -> str | None:
-        """'Reviewer boxes: ana: nodule / mass (note); …', or None when nobody has drawn one."""
+        """'Reviewer boxes: ana: nodule / mass (note); …', or None when there is none to tell of."""
+        hidden = f"{self.hidden_drawn} other reviewer box(es) hidden (blinded reading)"
         if not self.drawn:
-            return None
-        return "Reviewer boxes: " + "; ".join(
+            return hidden if self.hidden_drawn else None
+        shown = "Reviewer boxes: " + "; ".join(
             f"{item.reviewer}: {DISPLAY_NAMES[item.label]}" + (f" ({item.note})" if item.note else "")
             for item in self.drawn
         )
+        return f"{shown}; {hidden}" if self.hidden_drawn else shown
 
     @property
     def run_caption(self) -> str:

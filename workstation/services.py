@@ -108,19 +108,25 @@ def review_context(
 ) -> ReviewContext:
     """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
     audited is audited first (``ensure_audited``). ``blinded``: other reviewers' decisions on a
-    flag stay hidden until ``reviewer`` has decided it (inter-reader studies)."""
+    flag stay hidden until ``reviewer`` has decided it, their drawn boxes until ``reviewer`` has
+    decided every flag (inter-reader studies)."""
     case = store.cases.get(case_id)
     stored, fresh = ensure_audited(store, case_id, backends)
     decisions = store.decisions.current(run_id=stored.run_id)
     report = stored.report
+    cards = flag_cards(stored, decisions, reviewer, blinded=blinded)
+    drawn = store.reviewer_findings.for_case(case_id)
+    revealed = not blinded or (bool(cards) and all(card.decided for card in cards))
+    shown = [item for item in drawn if revealed or item.reviewer == reviewer]
     return ReviewContext(
         case=case,
         title=case_title(case),
         audit=stored,
         audited_now=fresh,
-        cards=tuple(flag_cards(stored, decisions, reviewer, blinded=blinded)),
+        cards=tuple(cards),
         references=tuple(store.cases.reference_findings(case_id)),
-        drawn=tuple(store.reviewer_findings.for_case(case_id)),
+        drawn=tuple(shown),
+        hidden_drawn=len(drawn) - len(shown),
         summary=run_summary(report),
         draft=draft_view(report.draft),
         findings=finding_rows(report.image.findings if report.image else ()),

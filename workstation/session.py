@@ -16,7 +16,6 @@ CASE = "case_id"  # the case open on the Review page
 FOCUS = "focused_flag"  # index of the flag the a/d shortcuts act on
 CANVAS_ROUND = "canvas_round"  # bumped after a saved drawing so the canvas starts empty
 TEACHING_CASE = "teaching_case"
-TEACHING_SUBMITTED = "teaching_submitted"  # {case_id: student draft id} submitted this session
 NOTICE = "notice"  # a one-off message shown after the rerun a button caused
 SHARED = "shared_mode"  # True in shared mode: names never travel in the URL
 
@@ -83,24 +82,6 @@ def focus(state: MutableMapping[str, Any], decided: Sequence[bool]) -> int:
 
 def canvas_key(state: Mapping[str, Any], case_id: str) -> str:
     return f"canvas_{case_id}_{int(state.get(CANVAS_ROUND, 0))}"
-
-
-def teaching_submission(state: Mapping[str, Any], case_id: str) -> int | None:
-    submitted = state.get(TEACHING_SUBMITTED) or {}
-    value = submitted.get(case_id)
-    return int(value) if value is not None else None
-
-
-def record_teaching_submission(state: MutableMapping[str, Any], case_id: str, draft_id: int) -> None:
-    submitted = dict(state.get(TEACHING_SUBMITTED) or {})
-    submitted[case_id] = draft_id
-    state[TEACHING_SUBMITTED] = submitted
-
-
-def clear_teaching_submission(state: MutableMapping[str, Any], case_id: str) -> None:
-    submitted = dict(state.get(TEACHING_SUBMITTED) or {})
-    submitted.pop(case_id, None)
-    state[TEACHING_SUBMITTED] = submitted
 
 
 def teaching_choices(listed: list[str], state: Mapping[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from data.errors import AccountError, AssignmentError, NoteTooLongError
 from data.migrations import LATEST_VERSION
 from data.records import MAX_NOTE_CHARS, CaseRecord, ReferenceFinding, WorklistQuery
 from data.reviewer_progress import own_progress
-from data.spreadsheet import neutralize, safe_cell
+from data.spreadsheet import neutralize
 from data.store import Store
 from data.teaching_runs import TeachingRuns
 from data.worklist import worklist_page
@@ -173,7 +173,6 @@ def test_a_setting_is_stored(db: Store) -> None:
 
 @pytest.mark.parametrize("cell", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://e")'])
 def test_a_cell_a_spreadsheet_would_run_is_written_as_text(cell: str) -> None:
-    assert safe_cell(cell) == "'" + cell
     table = neutralize(pa.table({"note": [cell, "fine", None], "n": [-1, 2, 3]}))
     assert table.column("note").to_pylist() == ["'" + cell, "fine", None]
     assert table.column("n").to_pylist() == [-1, 2, 3]  # numbers stay numbers

@@ -213,7 +213,8 @@ def test_a_student_finds_no_answers_anywhere_before_submitting(
     expect(sam.page.get_by_text("case-eff · image case-eff.png")).to_be_visible()
     expect(sam.page.get_by_text("1 of 2 submitted")).to_be_visible()
     expect(sam.page.get_by_text("The image, without any boxes")).to_be_visible()
-    assert not sam.answers_shown()  # case-eff: still nothing before submitting it
+    sam.settle()
+    assert not sam.answers_shown(), sam.text()  # case-eff: still nothing before submitting it
 
     sam.go("My work")
     with sam.page.expect_download() as download:

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
+from audit.schema import Box
 from data.app_settings import BLINDED_READING, AppSettings
 from data.audit_trail import AuditTrail
 from data.store import Store
@@ -198,16 +199,24 @@ def test_blinded_reading_hides_other_reviewers_decisions_until_you_decide(
     rita = shared_app("rita", "review", case="case-ptx")
     flag_id = shared_db.audits.latest("case-ptx").flag_ids[0]  # type: ignore[union-attr]
     rita.button(key=f"accept_{flag_id}").click().run()
+    shared_db.reviewer_findings.add(
+        "case-ptx", "rita", "nodule_mass", Box(x0=0.6, y0=0.2, x1=0.7, y1=0.3), note="faint", run_id=None
+    )
     AppSettings(shared_db).set_flag(BLINDED_READING, True, by="erin")
 
     rob = shared_app("rob", "review", case="case-ptx")
     text = page_text(rob)
     assert "accepted by rita" not in text and "1 other decision(s) hidden until you decide" in text
+    assert "rita" not in text and "1 other reviewer box(es) hidden (blinded reading)" in text
     assert "0 of 4 reviewed by you" in shown(shared_app("rob", "worklist").get("progress")[0].proto.text)
     rob.button(key=f"dismiss_{flag_id}").click().run()
-    assert "accepted by rita" in page_text(rob)
+    assert "accepted by rita" in page_text(rob) and "rita: nodule" not in page_text(rob)
+    for other in shared_db.audits.latest("case-ptx").flag_ids[1:]:  # type: ignore[union-attr]
+        rob.button(key=f"accept_{other}").click().run()
+    assert "rita: nodule / mass (faint)" in page_text(rob)  # every flag decided: the boxes too
     erin = shared_app("erin", "review", case="case-ptx")
     assert "accepted by rita" in page_text(erin)  # educators see everything
+    assert "rita: nodule / mass (faint)" in page_text(erin)
 
 
 def test_signing_out_forgets_the_session_for_the_next_person(shared_app: Callable[..., AppTest]) -> None:
@@ -219,3 +228,15 @@ def test_signing_out_forgets_the_session_for_the_next_person(shared_app: Callabl
     at.switch_page("app_pages/teaching.py").run()
     at.text_input(key="tc_search").input("case-ptx").run()
     assert at.text_area(key="tc_text_case-ptx").value == ""
+
+
+def test_on_a_shared_server_only_an_educator_sees_and_sets_the_local_weights_folders(
+    shared_app: Callable[..., AppTest],
+) -> None:
+    rita = shared_app("rita", "models")
+    no_exceptions(rita)
+    assert not [box for box in rita.text_input if str(box.key).startswith("md_path_")]
+    assert "on a shared server an educator sets the local weights folders" in page_text(rita)
+    erin = shared_app("erin", "models")
+    paths = [box.key for box in erin.text_input if str(box.key).startswith("md_path_")]
+    assert paths == ["md_path_medgemma", "md_path_nemotron"]

@@ -36,18 +36,6 @@ def test_focus_starts_at_the_first_undecided_flag_and_resets_on_another_case() -
     assert session.focus(state, [False]) == 0
 
 
-def test_teaching_submissions_are_remembered_per_case() -> None:
-    state: dict[str, object] = {}
-    session.record_teaching_submission(state, "case-ptx", 7)
-
-    assert (
-        session.teaching_submission(state, "case-ptx"),
-        session.teaching_submission(state, "case-eff"),
-    ) == (7, None)
-    session.clear_teaching_submission(state, "case-ptx")
-    assert session.teaching_submission(state, "case-ptx") is None
-
-
 def test_teaching_offers_the_case_open_in_review_even_past_the_list() -> None:
     assert session.teaching_choices(["a", "b"], {session.CASE: "z"}) == ["z", "a", "b"]
     assert session.teaching_choices(["a", "b"], {session.CASE: "b"}) == ["a", "b"]

@@ -12,6 +12,41 @@ from workstation.text import md
 
 GPU_KEY = "md_gpu"
 
+
+def local_weights_forms() -> None:
+    """A form per model backend: its weights folder and checkpoint profile, saved to the settings file."""
+    st.caption(
+        "A folder of downloaded weights for a model backend, kept in your settings file (which is "
+        "rewritten: comments in it are not kept, the previous file stays beside it as .bak). "
+        "Leave the folder empty to go back to the hub model."
+    )
+    for item in model_status.local_weights():
+        with st.form(key=f"md_weights_{item.name}", border=True):
+            st.markdown(f"**{item.name}** ({item.kind})")
+            folder = st.text_input(
+                "Weights folder", value=item.folder, placeholder=item.model_id, key=f"md_path_{item.name}"
+            )
+            options = [model_status.AUTOMATIC, *item.profiles]
+            chosen = st.selectbox(
+                "Checkpoint profile",
+                options,
+                index=options.index(item.profile) if item.profile in options else 0,
+                key=f"md_profile_{item.name}",
+            )
+            if st.form_submit_button("Save", type="secondary"):
+                try:
+                    profile = None if chosen == model_status.AUTOMATIC else chosen
+                    message = model_status.save_local_weights(item.kind, item.name, folder, profile)
+                except HANDLED as error:
+                    ui.show_error(error)
+                except ValueError as error:
+                    st.error(md(error))
+                else:
+                    ui.load_grounder.clear()
+                    ui.load_parser.clear()
+                    st.success(md(message))
+
+
 st.title("Models")
 st.caption(
     "The CPU defaults (reference grounder, rules parser) need nothing else. Model-backed backends load once "
@@ -19,6 +54,9 @@ st.caption(
 )
 ui.disclaimer_banner()
 viewer = ui.guard("models")
+# The server's folders and its settings file are the operator's: on a shared server only an educator
+# sees the paths and sets local weights.
+administers = not viewer.shared or viewer.is_educator
 
 with ui.errors_shown():
     if st.button(
@@ -33,7 +71,12 @@ with ui.errors_shown():
         st.write(f"**GPU:** {gpu.describe()}")
 
     found = model_status.statuses(gpu)
-    st.dataframe(model_status.status_rows(found), key="md_table", hide_index=True, width="stretch")
+    st.dataframe(
+        model_status.status_rows(found, show_paths=administers),
+        key="md_table",
+        hide_index=True,
+        width="stretch",
+    )
     for line in model_status.needs_lines(found):
         st.markdown(f"- {line}")
 
@@ -68,36 +111,10 @@ with ui.errors_shown():
                 st.markdown(md(result.summary))
 
     st.subheader("Local weights")
-    st.caption(
-        "A folder of downloaded weights for a model backend, kept in your settings file (which is "
-        "rewritten: comments in it are not kept, the previous file stays beside it as .bak). "
-        "Leave the folder empty to go back to the hub model."
-    )
-    for item in model_status.local_weights():
-        with st.form(key=f"md_weights_{item.name}", border=True):
-            st.markdown(f"**{item.name}** ({item.kind})")
-            folder = st.text_input(
-                "Weights folder", value=item.folder, placeholder=item.model_id, key=f"md_path_{item.name}"
-            )
-            options = [model_status.AUTOMATIC, *item.profiles]
-            chosen = st.selectbox(
-                "Checkpoint profile",
-                options,
-                index=options.index(item.profile) if item.profile in options else 0,
-                key=f"md_profile_{item.name}",
-            )
-            if st.form_submit_button("Save", type="secondary"):
-                try:
-                    profile = None if chosen == model_status.AUTOMATIC else chosen
-                    message = model_status.save_local_weights(item.kind, item.name, folder, profile)
-                except HANDLED as error:
-                    ui.show_error(error)
-                except ValueError as error:
-                    st.error(str(error))
-                else:
-                    ui.load_grounder.clear()
-                    ui.load_parser.clear()
-                    st.success(md(message))
+    if administers:
+        local_weights_forms()
+    else:
+        st.caption("On a shared server an educator sets the local weights folders.")
 
     st.subheader("Run the real checkpoints")
     st.text(serving_guide.vram_line())
