@@ -9,12 +9,16 @@ A finding the comparator treats as present (``compare.present_in_image``) is
 
 each UNSUPPORTED flag is an ``over_call`` ("not present but reported"). URGENT never
 makes an item wrong: it becomes a note on the finding ("can't-miss: you found it").
+A flag an educator dismissed (the parser misread the student, say) does not stand: a
+dismissed MISSING or LATERALITY leaves the finding ``found``, a dismissed UNSUPPORTED is
+no over-call, and the item says an educator overruled the audit.
 An audit that is not ``full`` (the impression or the image could not be read) cannot be
 scored, and says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from audit.compare import present_in_image
@@ -39,6 +43,7 @@ class ChecklistItem(Frozen):
     hedged: bool = False  # the impression was only uncertain (counted as mentioned)
     urgent: bool = False  # on the urgent list: a can't-miss finding
     flag_positions: tuple[int, ...] = ()  # the report's flags this item was read from
+    overruled: bool = False  # an educator dismissed a flag that would have made it wrong
 
     @property
     def name(self) -> str:
@@ -58,6 +63,8 @@ class ChecklistItem(Frozen):
             )
         if self.hedged and self.outcome == "found":
             parts.append("you were only uncertain; a definite call is better when the image is clear")
+        if self.overruled:
+            parts.append("an educator overruled the audit here")
         text = "; ".join(part for part in parts if part)
         return text or None
 
@@ -89,8 +96,9 @@ class Checklist(Frozen):
         return ", ".join(parts)
 
 
-def checklist(report: AuditReport) -> Checklist:
-    """The checklist of one audit of a student's impression (see the module notes)."""
+def checklist(report: AuditReport, dismissed: Collection[int] = ()) -> Checklist:
+    """The checklist of one audit of a student's impression (see the module notes); ``dismissed``
+    holds the positions, in ``report.flags``, of the flags an educator dismissed."""
     if report.mode != "full" or report.image is None or report.draft is None:
         if report.mode == "image_only":
             error = report.draft.outcome.error if report.draft else None
@@ -106,7 +114,8 @@ def checklist(report: AuditReport) -> Checklist:
     items: list[ChecklistItem] = []
     for label in FINDING_LABELS:
         positions = tuple(by_label.get(label, ()))
-        types = {report.flags[i].type for i in positions}
+        types = {report.flags[i].type for i in positions if i not in dismissed}
+        overruled = any(report.flags[i].type != "URGENT" for i in positions if i in dismissed)
         draft_label = said.get(label)
         if label in present:
             outcome: Outcome = (
@@ -120,8 +129,9 @@ def checklist(report: AuditReport) -> Checklist:
                     boxes=tuple(f.box for f in present[label] if f.box is not None),
                     phrase=draft_label.span if draft_label is not None else None,
                     hedged=mentioned and draft_label is not None and draft_label.status == "uncertain",
-                    urgent="URGENT" in types,
+                    urgent=any(report.flags[i].type == "URGENT" for i in positions),
                     flag_positions=positions,
+                    overruled=overruled,
                 )
             )
         elif "UNSUPPORTED" in types:

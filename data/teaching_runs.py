@@ -40,19 +40,37 @@ class Attempt(Frozen):
     submitted_at: datetime
     run_id: int | None
     report_json: str | None  # the stored AuditReport
+    dismissed: tuple[int, ...] = ()  # positions of the run's flags whose latest feedback is a dismissal
 
 
 _FEEDBACK = "feedback_id, flag_id, run_id, draft_id, case_id, educator, decision, note, decided_at"
-_ATTEMPT = """
+# The feedback that counts: the latest per flag.
+_LATEST_FEEDBACK = """
+    SELECT * FROM teaching_feedback
+    WHERE feedback_id IN (SELECT max(feedback_id) FROM teaching_feedback GROUP BY flag_id)
+"""
+_ATTEMPT = f"""
     SELECT d.draft_id, d.case_id, d.author AS student, d.text, d.created_at AS submitted_at,
-           r.run_id, r.report::VARCHAR AS report_json
+           r.run_id, r.report::VARCHAR AS report_json, coalesce(x.dismissed, []) AS dismissed
     FROM drafts d
     LEFT JOIN (SELECT draft_id, max(run_id) AS run_id FROM audit_runs WHERE purpose = 'teaching'
                GROUP BY draft_id) t ON t.draft_id = d.draft_id
     LEFT JOIN audit_runs r ON r.run_id = t.run_id
+    LEFT JOIN (SELECT fb.run_id, list(f.position ORDER BY f.position) AS dismissed
+               FROM ({_LATEST_FEEDBACK}) fb JOIN flags f ON f.flag_id = fb.flag_id
+               WHERE fb.decision = 'dismiss' GROUP BY fb.run_id) x ON x.run_id = r.run_id
     WHERE d.kind = 'student' AND d.author IS NOT NULL
 """
-_ATTEMPT_FIELDS = ("draft_id", "case_id", "student", "text", "submitted_at", "run_id", "report_json")
+_ATTEMPT_FIELDS = (
+    "draft_id",
+    "case_id",
+    "student",
+    "text",
+    "submitted_at",
+    "run_id",
+    "report_json",
+    "dismissed",
+)
 
 
 def _attempt(row: tuple[object, ...]) -> Attempt:
@@ -113,9 +131,7 @@ class TeachingRuns(Family):
         """The latest feedback per flag of one teaching run."""
         rows = self.db.read(
             lambda cur: cur.execute(
-                f"SELECT {_FEEDBACK} FROM teaching_feedback WHERE feedback_id IN "
-                "(SELECT max(feedback_id) FROM teaching_feedback WHERE run_id = ? GROUP BY flag_id)",
-                [run_id],
+                f"SELECT {_FEEDBACK} FROM ({_LATEST_FEEDBACK}) WHERE run_id = ?", [run_id]
             ).fetchall()
         )
         records = [

@@ -1,5 +1,6 @@
 """The class's results for educators (and a student's own): one row per finding per impression,
-read off each teaching run's checklist, and the tables the Class page shows.
+read off each teaching run's checklist (educators' dismissals applied), and the tables the Class
+page shows.
 
 Rates use the latest impression of each student on each case (earlier attempts stay in
 the rows, marked ``latest = False``); every table says how many impressions it counts.
@@ -75,7 +76,7 @@ def finding_rows(db: Database, *, student: str | None = None) -> pd.DataFrame:
                 {**base, "label": "", "outcome": "not audited", "urgent": False, "phrase": "", "score": ""}
             )
             continue
-        result = checklist(AuditReport.model_validate_json(attempt.report_json))
+        result = checklist(AuditReport.model_validate_json(attempt.report_json), attempt.dismissed)
         if not result.scored or not result.items:
             outcome = "not scored" if not result.scored else "nothing to find"
             rows.append(

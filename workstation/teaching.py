@@ -2,7 +2,8 @@
 case's reference findings (the ``reference`` grounder and the ``rules`` parser), saved as
 an audit run with purpose ``teaching`` (never the case's latest audit).
 
-What the student reads is the checklist (``audit.checklist``), read off that run's flags.
+What the student reads is the checklist (``audit.checklist``), read off that run's flags and
+the educators' dismissals of them.
 """
 
 from __future__ import annotations
@@ -78,13 +79,19 @@ def student_audit(store: Store, draft: DraftRecord, backends: Backends | None = 
     if run_id is None:
         run_id = _save_run(store, draft, backends)
     stored = store.audits.get(run_id)
+    feedback = runs.feedback(run_id)
+    dismissed = [
+        position
+        for position, flag_id in enumerate(stored.flag_ids)
+        if flag_id in feedback and feedback[flag_id].decision == "dismiss"
+    ]
     return StudentAudit(
         draft=draft,
         run_id=run_id,
         report=stored.report,
         flag_ids=stored.flag_ids,
-        checklist=checklist(stored.report),
-        feedback=runs.feedback(run_id),
+        checklist=checklist(stored.report, dismissed),
+        feedback=feedback,
     )
 
 

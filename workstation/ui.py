@@ -179,7 +179,6 @@ def results_download(frame: pd.DataFrame, *, key: str, label: str, stem: str, wh
     """Class results (or a student's own) as CSV or Parquet; each download goes to the audit trail."""
     from workstation.class_results import CLASS_FORMATS, export_bytes
 
-    who = viewer()
     st.caption(f"{frame['draft_id'].nunique():,} impression(s), {len(frame):,} row(s), one per finding.")
     fmt = st.selectbox("Format", CLASS_FORMATS, key=f"{key}_format", format_func=str.upper)
     st.download_button(
@@ -189,7 +188,13 @@ def results_download(frame: pd.DataFrame, *, key: str, label: str, stem: str, wh
         mime="text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
         key=f"{key}_download",
         type="primary",
-        on_click=lambda: AuditTrail(store()).record(
-            "export", actor=who.name if who else None, role=who.role if who else None, detail=f"{what}, {fmt}"
-        ),
+        on_click=lambda: record_export(f"{what}, {fmt}"),
+    )
+
+
+def record_export(detail: str) -> None:
+    """A download, in the audit trail under the viewer's name."""
+    who = viewer()
+    AuditTrail(store()).record(
+        "export", actor=who.name if who else None, role=who.role if who else None, detail=detail
     )

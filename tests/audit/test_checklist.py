@@ -147,3 +147,37 @@ def test_an_unreadable_impression_is_not_scored_and_says_why() -> None:
     result = checklist(report)
     assert not result.scored and result.items == ()
     assert "could not be read (the draft is empty)" in result.score
+
+
+def test_a_flag_an_educator_dismissed_does_not_stand(demo: Store) -> None:
+    case_id = next(
+        case.case_id
+        for case in demo.cases.where()
+        if synthesize(case.case_id, _reference(demo, case.case_id), "drop", seed=7).applicable
+    )
+    dropped = synthesize(case_id, _reference(demo, case_id), "drop", seed=7)
+    report = _audit(demo, case_id, dropped.text)
+    missing = next(i for i, f in enumerate(report.flags) if f.type == "MISSING")
+    label = report.flags[missing].label
+
+    (overruled,) = [item for item in checklist(report, [missing]).items if item.label == label]
+    assert overruled.outcome == "found" and overruled.overruled
+    assert "an educator overruled the audit here" in (overruled.note or "")
+
+    added = synthesize(case_id, _reference(demo, case_id), "add", seed=7)
+    report = _audit(demo, case_id, added.text)
+    unsupported = next(i for i, f in enumerate(report.flags) if f.type == "UNSUPPORTED")
+    assert checklist(report).count("over_call") == 1
+    assert checklist(report, [unsupported]).count("over_call") == 0
+
+
+def test_a_dismissed_urgent_flag_changes_nothing(demo: Store) -> None:
+    seen = 0
+    for case in demo.cases.where():
+        report = _audit(
+            demo, case.case_id, synthesize(case.case_id, _reference(demo, case.case_id), "none", seed=7).text
+        )
+        urgent = [i for i, f in enumerate(report.flags) if f.type == "URGENT"]
+        seen += len(urgent)
+        assert checklist(report, urgent) == checklist(report), case.case_id
+    assert seen > 0

@@ -21,6 +21,7 @@ import pytest
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from data.accounts import Accounts
 from data.assignments import Assignments
+from data.audit_trail import AuditTrail
 from data.connection import ENV_DB
 from data.store import Store
 from tests.workstation.conftest import PASSWORD, _password_hash
@@ -225,8 +226,11 @@ def test_a_student_finds_no_answers_anywhere_before_submitting(
     assert {(r["student"], r["case_id"], r["label"], r["outcome"]) for r in rows} == {
         ("sam", "case-ptx", "pneumothorax", "found")
     }
+    sam.settle()
     with Store.open(seeded_db, lock_timeout_s=10) as store:
         assert [d.author for d in store.drafts.for_case("case-ptx", kind="student")] == ["kim", "sam"]
+        exports = [(e.actor, e.detail) for e in AuditTrail(store).recent() if e.action == "export"]
+    assert exports == [("sam", "own work, csv")] * 2
 
 
 def test_a_reviewer_audits_as_themselves(
@@ -246,9 +250,17 @@ def test_a_reviewer_audits_as_themselves(
     rita.page.get_by_role("button", name="Accept").first.click()
     expect(rita.page.get_by_text("Accepted by rita")).to_be_visible()
     rita.shot("02_review")
+    rita.go("Export")
+    with rita.page.expect_download() as download:
+        rita.page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
+    assert {(r["row_kind"], r["reviewer"]) for r in rows} == {("decision", "rita")}
+    rita.settle()
     with Store.open(seeded_db, lock_timeout_s=10) as store:
         reviewers = {d.reviewer for d in store.decisions.current().values()}
+        exports = [(e.actor, e.detail) for e in AuditTrail(store).recent() if e.action == "export"]
     assert reviewers == {"rita"}
+    assert exports == [("rita", "decisions, csv, all reviewers, all sources")]  # the trail names who
 
 
 def test_an_educator_builds_an_assignment_and_reads_the_class(

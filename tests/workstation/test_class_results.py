@@ -63,3 +63,22 @@ def test_the_class_export_is_csv_with_formulas_neutralized_or_parquet(store: Sto
     assert csv["impression"].str.startswith("'=HYPERLINK").any()
     parquet = pd.read_parquet(io.BytesIO(class_results.export_bytes(frame, "parquet")))
     assert len(parquet) == len(frame) and parquet["impression"].str.startswith("=HYPERLINK").any()
+
+
+def test_an_educators_dismissal_corrects_the_students_result_and_the_class_tables(store: Store) -> None:
+    from data.teaching_runs import TeachingRuns
+
+    frame = _class(store)
+    kim = teaching.student_audit(store, store.drafts.for_case("case-ptx", kind="student", author="kim")[0])
+    missing = next(
+        f for f, flag in zip(kim.flag_ids, kim.report.flags, strict=True) if flag.type == "MISSING"
+    )
+    TeachingRuns(store).give_feedback(missing, "erin", "dismiss", "PTX is written as an abbreviation")
+
+    again = teaching.student_audit(store, kim.draft)
+    assert again.checklist.score == "1 of 1 finding found, no over-call"
+    assert "an educator overruled the audit here" in (again.checklist.items[0].note or "")
+    after = class_results.per_student(class_results.finding_rows(store)).set_index("student")
+    before = class_results.per_student(frame).set_index("student")
+    assert (before.loc["kim", "missed"], after.loc["kim", "missed"]) == (1, 0)
+    assert after.loc["kim", "found"] == before.loc["kim", "found"] + 1

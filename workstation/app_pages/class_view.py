@@ -82,6 +82,10 @@ def feedback_tab() -> None:
         ),
     )
     audit = teaching.student_audit(store, store.drafts.get(chosen), ui.backends())
+    st.caption(
+        "Accept: the flag stands. Dismiss: it does not (the audit misread the impression), and the "
+        "student's checklist and these tables no longer count it. The student reads your note."
+    )
     st.markdown(f"**{md(audit.checklist.score)}**")
     st.text(audit.draft.text)
     if not audit.report.flags:

@@ -37,7 +37,10 @@ def download(store: Store, fmt: ExportFormat, scope: exports.Scope) -> None:
         mime=MEDIA_TYPES[fmt],
         key="ex_download",
         type="primary",
-        on_click="ignore",
+        # A shared server's audit trail names who downloaded whose decisions; alone, no rerun is needed.
+        on_click=(lambda: ui.record_export(f"decisions, {fmt}, {scope.describe()}"))
+        if viewer.shared
+        else "ignore",
     )
 
 
