@@ -10,23 +10,16 @@ every page is saved to the test's folder and copied to ``<repo>/screenshots/``.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
-from data.connection import ENV_DB
 from data.store import Store
+from tests.workstation.served import REPO_ROOT, streamlit_server
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVER_START_TIMEOUT_S = 45
 STEP_TIMEOUT_MS = 20_000
 REVIEWER = "browser-tester"
 ROW_PX = 35  # height of a header or data row in st.dataframe's grid
@@ -53,69 +45,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_health(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout_s} s")
-
-
 @pytest.fixture
 def app_url(seeded_db: Path, tmp_path: Path) -> Iterator[str]:
     """A `streamlit run` server on a free local port over the seeded database; stopped afterwards."""
-    port = _free_port()
-    env = {**os.environ, ENV_DB: str(seeded_db), "PYTHONUNBUFFERED": "1"}
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO_ROOT / "workstation" / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for_health(url, server, SERVER_START_TIMEOUT_S)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-    server_log = log_path.read_text(errors="replace")
-    assert "Traceback" not in server_log, server_log
+    with streamlit_server(seeded_db, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ Screenshots at 1280x720 and 1920x1080 go to ``<repo>/screenshots/``.
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,20 +20,16 @@ from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from data.accounts import Accounts
 from data.assignments import Assignments
 from data.audit_trail import AuditTrail
-from data.connection import ENV_DB
 from data.store import Store
 from tests.workstation.conftest import PASSWORD, _password_hash
+from tests.workstation.served import REPO_ROOT, streamlit_server
 from tests.workstation.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    REPO_ROOT,
-    SERVER_START_TIMEOUT_S,
     STEP_TIMEOUT_MS,
-    _free_port,
-    _wait_for_health,
     pytestmark,  # noqa: F401  (browser, slow, and the skips without Chromium or Playwright)
 )
-from workstation import launch, teaching
+from workstation import teaching
 
 ANSWERS = tuple(
     sorted({*FINDING_LABELS, *(DISPLAY_NAMES[label].lower() for label in FINDING_LABELS)} - {"no_finding"})
@@ -59,22 +53,8 @@ def shared_server(seeded_db: Path, tmp_path: Path) -> Iterator[str]:
             accounts.add(name, role, _password_hash())  # type: ignore[arg-type]
         Assignments(store).create("Week 1", ["case-ptx", "case-eff"], created_by="erin", everyone=True)
         teaching.submit(store, "case-ptx", "kim", "No pneumothorax.")
-    port = _free_port()
-    chosen = launch.plan(["--server.port", str(port), "--server.fileWatcherType", "none"], {})
-    env = {**os.environ, ENV_DB: str(seeded_db), "CXR_AUDIT_MODE": "shared", "PYTHONUNBUFFERED": "1"}
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            list(chosen.argv), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for_health(url, server, SERVER_START_TIMEOUT_S)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
-    assert "Traceback" not in log_path.read_text(errors="replace")
+    with streamlit_server(seeded_db, tmp_path / "streamlit.log", {"CXR_AUDIT_MODE": "shared"}) as url:
+        yield url
 
 
 class Journey:

@@ -5,22 +5,17 @@ run.sh starts it, listens on 127.0.0.1 only and refuses a WebSocket whose Host i
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from data.accounts import Accounts
-from data.connection import ENV_DB
 from data.store import Store
+from tests.workstation.served import streamlit_server
 from workstation import launch
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_by_default_it_binds_loopback_and_accepts_only_the_local_names() -> None:
@@ -71,12 +66,6 @@ def test_main_refuses_a_network_flag_with_one_line(capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.startswith("run.sh: --server.address is chosen by ./run.sh")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _listening_addresses(port: int) -> set[str]:
     """Local addresses in LISTEN state on ``port``, from /proc/net/tcp and tcp6."""
     found = set()
@@ -95,26 +84,8 @@ def _listening_addresses(port: int) -> set[str]:
 @pytest.fixture
 def run_sh_server(seeded_db: Path, tmp_path: Path) -> Iterator[int]:
     """``streamlit run`` started with the command line ./run.sh builds, on a free port."""
-    port = _free_port()
-    chosen = launch.plan(["--server.port", str(port), "--server.fileWatcherType", "none"], {})
-    env = {**os.environ, ENV_DB: str(seeded_db)}
-    log = (tmp_path / "streamlit.log").open("wb")
-    server = subprocess.Popen(list(chosen.argv), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail((tmp_path / "streamlit.log").read_text())
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        log.close()
+    with streamlit_server(seeded_db, tmp_path / "streamlit.log") as url:
+        yield int(urlsplit(url).port or 0)
 
 
 def _handshake(port: int, host: str) -> str:
