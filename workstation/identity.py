@@ -35,6 +35,13 @@ def login() -> None:
     st.login()
 
 
+def logout() -> None:
+    """Forget the provider's sign-in cookie too; otherwise the sign-in page would sign the same
+    person straight back in."""
+    if logged_in():
+        st.logout()
+
+
 def client_address() -> str | None:
     """The browser's address as Streamlit saw it (None behind some proxies): the rate limit's key."""
     value = getattr(st.context, "ip_address", None)

@@ -22,7 +22,7 @@ from data.audit_trail import AuditTrail
 from data.connection import resolve_db_path
 from data.store import Store
 from models.registry import get_grounder, get_parser
-from workstation import access, session
+from workstation import access, identity, session
 from workstation.messages import HANDLED, describe
 from workstation.overlay import OverlayBox, View, encode, render
 from workstation.services import Backends
@@ -172,6 +172,7 @@ def overlay_jpeg(pixels: np.ndarray, boxes: tuple[OverlayBox, ...], view: View) 
 def sign_out(who: access.Viewer) -> None:
     AuditTrail(store()).record("sign_out", actor=who.name, role=who.role)
     access.sign_out(st.session_state)
+    identity.logout()
     st.rerun()
 
 
