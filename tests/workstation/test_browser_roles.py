@@ -150,6 +150,7 @@ def test_a_student_finds_no_answers_anywhere_before_submitting(
 
     sam = Journey(browser, shared_server, shots, "student", "sam")
     sam.page.goto(f"{shared_server}/?reviewer=kim")
+    expect(sam.page.get_by_role("button", name="Sign in")).to_be_visible()
     sam.shot("01_sign_in")
     sam.sign_in("?reviewer=kim")
     expect(sam.page.get_by_role("heading", name="My assignments")).to_be_visible()
