@@ -50,6 +50,14 @@ from workstation.text import md
 
 # A fixed text, or a function of the error for text that names what the error carries.
 Text = str | Callable[[Any], str]
+# An absolute POSIX path (not the "//host/…" of a URL, nor "either/or"): on a shared server the
+# machine's folders are the operator's, so a message keeps only the path's last part.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~])/(?:[\w.~+-]+/)*([\w.~+-]+)")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with each absolute path cut to its last part (``…/audit.duckdb``)."""
+    return _ABSOLUTE_PATH.sub(lambda found: "…/" + found.group(1), text)
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,12 @@ class UserMessage:
     detail: str
     next_step: str
 
-    def as_markdown(self) -> str:
-        """For ``st.error``: the headline and detail (which may carry a case id or a name) as text."""
-        return f"**{md(self.headline)}**\n\n{md(self.detail)}\n\n*What to do:* {self.next_step}"
+    def as_markdown(self, *, hide_paths: bool = False) -> str:
+        """For ``st.error``: the headline and detail (which may carry a case id or a name) as text;
+        ``hide_paths`` (a shared server) cuts absolute paths to their last part."""
+        clean = without_paths if hide_paths else str
+        detail, step = clean(self.detail), clean(self.next_step)
+        return f"**{md(self.headline)}**\n\n{md(detail)}\n\n*What to do:* {step}"
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ PAGE_TEACHING = "app_pages/teaching.py"
 def show_error(error: BaseException) -> None:
     """The error as a human message (never a traceback); logged with its traceback for the operator."""
     log.warning("shown to the reviewer: %s", error, exc_info=error)
-    st.error(describe(error).as_markdown(), icon=":material/error:")
+    shared = bool(st.session_state.get(session.SHARED))  # set by app.py first: no store needed here
+    st.error(describe(error).as_markdown(hide_paths=shared), icon=":material/error:")
 
 
 @contextmanager

@@ -143,3 +143,29 @@ def test_every_handled_error_becomes_a_message_with_a_next_step(
     assert next_step in message.next_step
     assert str(error) == message.detail
     assert "What to do" in message.as_markdown()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "cannot load image /srv/cxr/data/nih/case-ptx.png: truncated",
+            "cannot load image …/case-ptx.png: truncated",
+        ),
+        (
+            "database /home/erin/.local/share/cxr-audit/audit.duckdb is locked",
+            "database …/audit.duckdb is locked",
+        ),
+        ("see http://evil.example/a/b", "see http://evil.example/a/b"),
+        ("either/or, 1/2, a / b", "either/or, 1/2, a / b"),
+    ],
+    ids=["image", "database", "url", "not-paths"],
+)
+def test_a_shared_server_cuts_absolute_paths_to_their_last_part(text: str, kept: str) -> None:
+    assert messages.without_paths(text) == kept
+
+
+def test_on_a_shared_server_an_error_names_the_file_but_not_its_folders() -> None:
+    message = messages.describe(ImageLoadError("/srv/cxr/data/case-ptx.png", "truncated"))
+    assert "srv" in message.as_markdown() and "srv" not in message.as_markdown(hide_paths=True)
+    assert "ptx" in message.as_markdown(hide_paths=True)

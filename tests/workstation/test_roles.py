@@ -4,6 +4,7 @@ student never seeing a teaching case's answers before submitting it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -240,3 +241,16 @@ def test_on_a_shared_server_only_an_educator_sees_and_sets_the_local_weights_fol
     erin = shared_app("erin", "models")
     paths = [box.key for box in erin.text_input if str(box.key).startswith("md_path_")]
     assert paths == ["md_path_medgemma", "md_path_nemotron"]
+
+
+def test_a_student_reads_why_an_image_failed_without_the_servers_folders(
+    shared_app: Callable[..., AppTest], shared_db: Store
+) -> None:
+    path = Path(str(shared_db.cases.get("case-ptx").image_path))
+    path.write_bytes(b"not an image")
+
+    at = shared_app("sam", "teaching")
+
+    no_exceptions(at)
+    (error,) = [e.value for e in at.error]
+    assert "…/case-ptx.png" in shown(error) and str(path.parent) not in shown(error)
