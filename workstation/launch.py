@@ -23,11 +23,6 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
-from data.accounts import Accounts
-from data.connection import resolve_db_path
-from data.store import Store
-from workstation.access import ENV_MODE
-
 LOOPBACK = "127.0.0.1"
 LOCAL_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 ENV_SHARE = "CXR_AUDIT_SHARE"
@@ -98,12 +93,23 @@ def plan(argv: Sequence[str], environ: Mapping[str, str], names: Sequence[str] =
         hosts=hosts,
         port=port,
         argv=(*command, *flags),
-        env={ENV_MODE: "shared"} if share else {},
+        env=_shared_env() if share else {},
     )
+
+
+# The data layer (duckdb, pyarrow) is imported only when sharing: a plain ./run.sh execs streamlit
+# without paying for it.
+def _shared_env() -> dict[str, str]:
+    from workstation.access import ENV_MODE
+
+    return {ENV_MODE: "shared"}
 
 
 def check_shared(db_path: str) -> str:
     """Refuse to share without an educator who can sign in; the accounts in one line."""
+    from data.accounts import Accounts
+    from data.store import Store
+
     with Store.open(db_path, idle_release_s=0, lock_timeout_s=10.0) as store:
         accounts = [a for a in Accounts(store).all() if not a.disabled]
     if not any(a.role == "educator" for a in accounts):
@@ -137,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         share = "--share" in args or os.environ.get(ENV_SHARE, "") not in ("", "0")
         chosen = plan(args, os.environ, machine_names() if share else ())
         if chosen.share:
+            from data.connection import resolve_db_path
+
             sys.stderr.write(exposure(chosen, check_shared(resolve_db_path())) + "\n")
     except LaunchRefusedError as error:
         sys.stderr.write(f"run.sh: {error}\n")

@@ -6,6 +6,8 @@ run.sh starts it, listens on 127.0.0.1 only and refuses a WebSocket whose Host i
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,6 +61,15 @@ def test_sharing_is_refused_without_an_educator_and_says_what_it_exposes(tmp_pat
     assert counts == "1 educator(s), 0 reviewer(s), 1 student(s)"
     text = launch.exposure(launch.plan(["--share"], {}, ["ws-7"]), counts)
     assert "every network interface" in text and "ws-7" in text and "sign-in required" in text
+
+
+def test_a_plain_launch_does_not_import_the_data_layer_before_exec() -> None:
+    probe = (
+        "import sys, workstation.launch as launch; launch.plan([], {}); "
+        "print(sorted({'duckdb', 'pyarrow'} & set(sys.modules)))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
 
 
 def test_main_refuses_a_network_flag_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
