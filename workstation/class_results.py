@@ -15,9 +15,10 @@ import pandas as pd
 from audit.checklist import OUTCOME_NAMES, checklist
 from audit.labels import DISPLAY_NAMES
 from audit.schema import AuditReport
+from data.accounts import Accounts
 from data.assignments import Assignments
 from data.connection import Database
-from data.teaching_runs import TeachingRuns
+from data.teaching_runs import Attempt, TeachingRuns
 
 COLUMNS = (
     "student",
@@ -48,16 +49,26 @@ def _assignment_names(db: Database) -> dict[tuple[str, str], list[str]]:
     return found
 
 
-def finding_rows(db: Database, *, student: str | None = None) -> pd.DataFrame:
+def attempts(db: Database, *, student: str | None = None, accounts_only: bool = False) -> list[Attempt]:
+    """Submitted impressions, oldest first. ``accounts_only`` (a shared server's class): student
+    accounts' only, so staff who tried the Teaching page are not counted as students."""
+    found = TeachingRuns(db).attempts(student=student)
+    if not accounts_only:
+        return found
+    enrolled = set(Accounts(db).names("student", active_only=False))
+    return [attempt for attempt in found if attempt.student in enrolled]
+
+
+def finding_rows(db: Database, *, student: str | None = None, accounts_only: bool = False) -> pd.DataFrame:
     """Every submitted impression's checklist, one row per finding (``COLUMNS``)."""
-    attempts = TeachingRuns(db).attempts(student=student)
+    found = attempts(db, student=student, accounts_only=accounts_only)
     names = _assignment_names(db)
     seen: dict[tuple[str, str], int] = {}
     latest: dict[tuple[str, str], int] = {}
-    for attempt in attempts:
+    for attempt in found:
         latest[(attempt.student, attempt.case_id)] = attempt.draft_id
     rows: list[dict[str, Any]] = []
-    for attempt in attempts:
+    for attempt in found:
         key = (attempt.student, attempt.case_id)
         seen[key] = seen.get(key, 0) + 1
         given = names.get(key, []) + names.get(("*", attempt.case_id), [])

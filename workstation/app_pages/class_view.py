@@ -68,7 +68,7 @@ def feedback_tab() -> None:
     error = st.session_state.pop("cl_error", None)
     if error is not None:
         ui.show_error(error)
-    attempts = TeachingRuns(store).attempts()
+    attempts = class_results.attempts(store, accounts_only=viewer.shared)
     if not attempts:
         st.caption("No impression has been submitted yet.")
         return
@@ -137,7 +137,7 @@ def export_tab(frame: pd.DataFrame) -> None:
 
 
 with ui.errors_shown():
-    frame = class_results.finding_rows(store)
+    frame = class_results.finding_rows(store, accounts_only=viewer.shared)
     tabs = st.tabs(["Students", "Cases", "Feedback", "Audit trail", "Study", "Export"])
     with tabs[0]:
         students_tab(frame)
