@@ -49,14 +49,16 @@ def f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _f1_array(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+def f1_array(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """:func:`f1` elementwise (bootstrap replicates)."""
     total = precision + recall
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(total == 0, 0.0, 2 * precision * recall / total)
     return np.where(np.isnan(precision) | np.isnan(recall), np.nan, out)
 
 
-def _ratio_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def ratio_array(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """:func:`ratio` elementwise: NaN wherever the denominator is 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator == 0, np.nan, numerator / np.where(denominator == 0, 1, denominator))
 
@@ -207,7 +209,7 @@ def score_grounding_sample(
 # --- aggregation ------------------------------------------------------------------------------
 
 
-class _Resampler:
+class Resampler:
     """Bootstrap weights: row b says how often each sample is drawn in replicate b.
 
     With ``groups`` (one key per sample), whole groups are drawn: the drafts of one case
@@ -234,7 +236,8 @@ class _Resampler:
         return None if self.weights is None else self.weights @ column
 
 
-def _interval(replicates: np.ndarray | None) -> tuple[float, float]:
+def interval(replicates: np.ndarray | None) -> tuple[float, float]:
+    """The 95% percentile interval of bootstrap replicates (NaN ones ignored; NaN when none)."""
     if replicates is None or np.all(np.isnan(replicates)):
         return math.nan, math.nan
     low, high = np.nanpercentile(replicates, [2.5, 97.5])
@@ -249,12 +252,12 @@ class _Counts(Frozen):
 
 
 def _ratio_figure(
-    name: str, numerator: np.ndarray, denominator: np.ndarray, resampler: _Resampler, counts: _Counts
+    name: str, numerator: np.ndarray, denominator: np.ndarray, resampler: Resampler, counts: _Counts
 ) -> Figure:
     num, den = float(numerator.sum()), float(denominator.sum())
     num_b, den_b = resampler.sums(numerator), resampler.sums(denominator)
-    replicates = None if num_b is None or den_b is None else _ratio_array(num_b, den_b)
-    low, high = _interval(replicates)
+    replicates = None if num_b is None or den_b is None else ratio_array(num_b, den_b)
+    low, high = interval(replicates)
     return Figure(
         name=name,
         value=ratio(num, den),
@@ -267,15 +270,15 @@ def _ratio_figure(
 
 
 def _f1_figure(
-    name: str, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, resampler: _Resampler, counts: _Counts
+    name: str, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, resampler: Resampler, counts: _Counts
 ) -> Figure:
     t, p, n = float(tp.sum()), float(fp.sum()), float(fn.sum())
     value = f1(ratio(t, t + p), ratio(t, t + n))
     tb, pb, nb = resampler.sums(tp), resampler.sums(fp), resampler.sums(fn)
     replicates = None
     if tb is not None and pb is not None and nb is not None:
-        replicates = _f1_array(_ratio_array(tb, tb + pb), _ratio_array(tb, tb + nb))
-    low, high = _interval(replicates)
+        replicates = f1_array(ratio_array(tb, tb + pb), ratio_array(tb, tb + nb))
+    low, high = interval(replicates)
     # F1 has no single fraction: numerator and denominator are 2·TP and 2·TP + FP + FN.
     return Figure(
         name=name,
@@ -300,7 +303,7 @@ def _macro_figure(
         stacked = np.stack(replicate_rows, axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a replicate where no label is defined
-            low, high = _interval(np.nanmean(stacked, axis=1))
+            low, high = interval(np.nanmean(stacked, axis=1))
     return Figure(
         name=name,
         value=value,
@@ -343,7 +346,7 @@ def aggregate_audit(
 ) -> AuditMetrics:
     counts, included = _counts([s.failed for s in samples], failed_as)
     kept = [s for s, keep in zip(samples, included, strict=True) if keep]
-    resampler = _Resampler(len(kept), reps, seed, groups=[s.case_id for s in kept])
+    resampler = Resampler(len(kept), reps, seed, groups=[s.case_id for s in kept])
     per_type: dict[FlagType, FlagTypeMetrics] = {}
     for flag_type in FLAG_TYPES:
         tp = np.array([s.tp(flag_type) for s in kept], dtype=np.float64)
@@ -390,7 +393,7 @@ def aggregate_grounding(
 ) -> GroundingMetrics:
     counts, included = _counts([s.failed for s in samples], failed_as)
     kept = [s for s, keep in zip(samples, included, strict=True) if keep]
-    resampler = _Resampler(len(kept), reps, seed)
+    resampler = Resampler(len(kept), reps, seed)
     presence: dict[Label, LabelPresence] = {}
     rows: dict[str, list[np.ndarray]] = {"precision": [], "recall": [], "f1": []}
     for label in FINDING_LABELS:
@@ -404,10 +407,10 @@ def aggregate_grounding(
         )
         tb, pb, nb = resampler.sums(tp), resampler.sums(fp), resampler.sums(fn)
         if tb is not None and pb is not None and nb is not None:
-            precision_b, recall_b = _ratio_array(tb, tb + pb), _ratio_array(tb, tb + nb)
+            precision_b, recall_b = ratio_array(tb, tb + pb), ratio_array(tb, tb + nb)
             rows["precision"].append(precision_b)
             rows["recall"].append(recall_b)
-            rows["f1"].append(_f1_array(precision_b, recall_b))
+            rows["f1"].append(f1_array(precision_b, recall_b))
 
     def hits(threshold: float) -> np.ndarray:
         return np.array([sum(m.iou >= threshold for m in s.matches) for s in kept], dtype=np.float64)

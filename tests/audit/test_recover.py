@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.labels import LABELS, Label
-from audit.recover import locate_span, parse_draft_labels, parse_findings, strip_reasoning
+from audit.recover import locate_span, parse_draft_labels, parse_findings, read_report, strip_reasoning
 from tests.audit.factories import INVALID_BOX_2D
 
 # (raw generation, expected outcome, expected [(label, [x0, y0, x1, y1])], a repair that must be listed)
@@ -344,3 +344,27 @@ LOCATE = {
 @pytest.mark.parametrize(("span", "expected"), LOCATE.values(), ids=LOCATE.keys())
 def test_locate_span(span: str, expected: tuple[int, int, str] | None) -> None:
     assert locate_span(span, DRAFT) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "text", "error"),
+    [
+        ("Small right pleural effusion.", "ok", "Small right pleural effusion.", None),
+        ("  \n Heart size is normal.\n", "ok", "Heart size is normal.", None),
+        ("<think>look at the bases</think>Left basal opacity.", "ok", "Left basal opacity.", None),
+        ("<think>a</think><think>b</think>No pneumothorax.", "recovered", "No pneumothorax.", None),
+        ("", "failed", "", "the generator returned no report text"),
+        ("<think>the heart", "failed", "", "was never closed"),
+        ("x" * 20_001, "failed", "", "20,001 characters"),
+    ],
+    ids=["plain", "whitespace", "closed-trace", "two-traces", "empty", "open-trace", "runaway"],
+)
+def test_a_generated_report_becomes_a_draft_or_fails_with_its_raw_text(
+    raw: str, status: str, text: str, error: str | None
+) -> None:
+    reading = read_report(raw)
+    assert (reading.outcome.status, reading.text) == (status, text)
+    if error is None:
+        assert reading.outcome.error is None
+    else:
+        assert error in (reading.outcome.error or "") and reading.outcome.raw == raw

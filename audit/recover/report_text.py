@@ -1,0 +1,46 @@
+"""Read a report generator's output into the text of a draft: the report, with its outcome.
+
+A generated report is free text, so there is little to repair: a closed reasoning trace
+is removed (what a thinking model is asked to write, no repair), a second trace is a
+repair, and surrounding whitespace is trimmed. What cannot become a draft fails with the
+raw text kept: nothing after the trace, a trace never closed, or more text than the
+auditor reads (a generation stuck in a loop).
+"""
+
+from __future__ import annotations
+
+from audit.protocols import MAX_DRAFT_CHARS
+from audit.recover.json_salvage import strip_reasoning
+from audit.schema import Frozen, ParseOutcome
+
+NO_TEXT = "the generator returned no report text"
+
+
+class ReportReading(Frozen):
+    """A generated report as a draft: its text (empty when failed) and what became of the output."""
+
+    text: str
+    outcome: ParseOutcome
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.status == "failed"
+
+
+def read_report(raw: str) -> ReportReading:
+    """The report in ``raw``: ok, recovered (a repair recorded) or failed with ``raw`` kept."""
+    answer, repairs, error = strip_reasoning(raw)
+    if error is not None:
+        return ReportReading(text="", outcome=ParseOutcome.failed(error, raw=raw))
+    text = answer.strip()
+    if not text:
+        return ReportReading(text="", outcome=ParseOutcome.failed(NO_TEXT, raw=raw, repairs=tuple(repairs)))
+    if len(text) > MAX_DRAFT_CHARS:
+        return ReportReading(
+            text="",
+            outcome=ParseOutcome.failed(
+                f"the report is {len(text):,} characters long; the auditor reads at most {MAX_DRAFT_CHARS:,}",
+                raw=raw,
+            ),
+        )
+    return ReportReading(text=text, outcome=ParseOutcome.from_repairs(repairs, raw))
