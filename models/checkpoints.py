@@ -21,6 +21,9 @@ Profiles:
 - ``nemotron-3-nano``: ``nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16`` parsing drafts with our
   prompt; stops on ``<|im_end|>`` (its generation config's eos is another token), thinks
   by default (the chat template's ``enable_thinking``).
+- ``medgemma-report``: base MedGemma 4B instruct writing a free-text report with our
+  prompt (:mod:`models.prompts`): a system turn, the image first, unpadded (no boxes to
+  map back).
 
 Nothing here imports more than pydantic and :mod:`audit`.
 """
@@ -42,10 +45,13 @@ from models.prompts import (
     GROUNDING_SYSTEM,
     PARSING_INSTRUCTION,
     PARSING_SYSTEM,
+    REPORT_INSTRUCTION,
+    REPORT_SYSTEM,
     Message,
 )
 
 BoxReference = Literal["original", "padded_square"]  # which image a box's 0–1 refer to
+ProfileTask = Literal["grounding", "parsing", "report"]
 ThinkingMechanism = Literal["template_kwarg", "system_directive"]
 
 DEFAULT_GROUNDING_PROFILE = "medgemma-cxr-auditor-v2"
@@ -186,19 +192,11 @@ class GroundingProfile(_Profile):
         Without ``image`` the image part is a placeholder (a training corpus, an endpoint's
         data URL); with a PIL image it rides in the part, as transformers processors take it.
         """
-        image_part: dict[str, Any] = {"type": "image"} if image is None else {"type": "image", "image": image}
-        text_part = {"type": "text", "text": self.prompt}
-        return {
-            "role": "user",
-            "content": [image_part, text_part] if self.image_first else [text_part, image_part],
-        }
+        return _image_turn(self.prompt, self.image_first, image)
 
     def messages(self, image: Any = None) -> list[Message]:
         """The whole chat for one grounding: a system turn only if the checkpoint takes one."""
-        if self.system_prompt is None:
-            return [self.user_turn(image)]
-        system = {"role": "system", "content": [{"type": "text", "text": self.system_prompt}]}
-        return [system, self.user_turn(image)]
+        return _image_chat(self.system_prompt, self.user_turn(image))
 
     def answer_text(self, findings: Sequence[tuple[Label, Box | None]]) -> str:
         """The answer the checkpoint is to write for ``findings``: a training target.
@@ -230,11 +228,27 @@ class GroundingProfile(_Profile):
         longer side at most ``max_image_side``, never enlarged (padding, if any, comes first)."""
         if self.pad_to_square:
             width = height = max(width, height)
-        longer = max(width, height)
-        if longer <= self.max_image_side:
-            return width, height
-        scale = self.max_image_side / longer
-        return max(1, round(width * scale)), max(1, round(height * scale))
+        return _fit(width, height, self.max_image_side)
+
+
+class ReportProfile(_Profile):
+    """How an image-text-to-text checkpoint is asked to write a report (free text, no boxes).
+
+    The vocabulary is the findings the prompt asks about; the report is read into them by the
+    draft parser, like any draft.
+    """
+
+    task: Literal["report"] = "report"
+    image_first: bool = Field(description="the image part comes before the text in the user turn")
+    max_image_side: int = Field(gt=0, description="longer side, in pixels, of the image sent (no upscaling)")
+
+    def messages(self, image: Any = None) -> list[Message]:
+        """The chat for one report: a system turn if the checkpoint takes one, then the image and prompt."""
+        return _image_chat(self.system_prompt, _image_turn(self.prompt, self.image_first, image))
+
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size an image is sent at: its aspect ratio, longer side at most ``max_image_side``."""
+        return _fit(width, height, self.max_image_side)
 
 
 class ParsingProfile(_Profile):
@@ -265,8 +279,29 @@ class ParsingProfile(_Profile):
         return self.max_new_tokens
 
 
-CheckpointProfile = Annotated[GroundingProfile | ParsingProfile, Field(discriminator="task")]
-PROFILE_ADAPTER: TypeAdapter[GroundingProfile | ParsingProfile] = TypeAdapter(CheckpointProfile)
+def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
+    longer = max(width, height)
+    if longer <= max_side:
+        return width, height
+    scale = max_side / longer
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _image_turn(prompt: str, image_first: bool, image: Any) -> Message:
+    image_part: dict[str, Any] = {"type": "image"} if image is None else {"type": "image", "image": image}
+    text_part = {"type": "text", "text": prompt}
+    return {"role": "user", "content": [image_part, text_part] if image_first else [text_part, image_part]}
+
+
+def _image_chat(system_prompt: str | None, user: Message) -> list[Message]:
+    if system_prompt is None:
+        return [user]
+    return [{"role": "system", "content": [{"type": "text", "text": system_prompt}]}, user]
+
+
+AnyProfile = GroundingProfile | ParsingProfile | ReportProfile
+CheckpointProfile = Annotated[AnyProfile, Field(discriminator="task")]
+PROFILE_ADAPTER: TypeAdapter[AnyProfile] = TypeAdapter(CheckpointProfile)
 
 _FINE_TUNE_SOURCE = (
     "alex-feel/cxr-draft-auditor: src/cxr_auditor/prompts.py (IMAGE_GROUNDING_PROMPT), "
@@ -306,7 +341,9 @@ def _fine_tune(name: str, model_id: str, title: str) -> GroundingProfile:
     )
 
 
-_PROFILES: tuple[GroundingProfile | ParsingProfile, ...] = (
+DEFAULT_REPORT_PROFILE = "medgemma-report"
+
+_PROFILES: tuple[AnyProfile, ...] = (
     _fine_tune(
         "medgemma-cxr-auditor-v2",
         "alex-feeel/medgemma-cxr-auditor-v2",
@@ -351,12 +388,27 @@ _PROFILES: tuple[GroundingProfile | ParsingProfile, ...] = (
         max_new_tokens=384,
         corrective_retries=True,
     ),
+    ReportProfile(
+        name=DEFAULT_REPORT_PROFILE,
+        title="Base MedGemma 4B instruct writing a chest X-ray report with this project's prompt",
+        model_ids=("google/medgemma-4b-it", "google/medgemma-1.5-4b-it"),
+        source="models/prompts.py (our wording); MedGemma's chat template (system turn, image first)",
+        system_prompt=REPORT_SYSTEM,
+        prompt=REPORT_INSTRUCTION,
+        image_first=True,
+        vocabulary=LABELS,
+        label_map=_IDENTITY,
+        max_image_side=1024,
+        stop_tokens=_GEMMA_STOPS,
+        max_new_tokens=384,
+        corrective_retries=False,  # an empty report is asked again, sampled, not argued with
+    ),
 )
 
-PROFILES: Mapping[str, GroundingProfile | ParsingProfile] = {profile.name: profile for profile in _PROFILES}
+PROFILES: Mapping[str, AnyProfile] = {profile.name: profile for profile in _PROFILES}
 
 
-def profile_named(name: str) -> GroundingProfile | ParsingProfile:
+def profile_named(name: str) -> AnyProfile:
     """The profile called ``name``; an unknown name lists the valid ones."""
     try:
         return PROFILES[name]
@@ -378,11 +430,18 @@ def parsing_profile(name: str) -> ParsingProfile:
     return profile
 
 
-def names(task: Literal["grounding", "parsing"]) -> list[str]:
+def report_profile(name: str) -> ReportProfile:
+    profile = profile_named(name)
+    if not isinstance(profile, ReportProfile):
+        raise UnknownProfileError(name, names("report"))
+    return profile
+
+
+def names(task: ProfileTask) -> list[str]:
     return [name for name, profile in PROFILES.items() if profile.task == task]
 
 
-def profile_for_model(model_id: str, task: Literal["grounding", "parsing"]) -> str | None:
+def profile_for_model(model_id: str, task: ProfileTask) -> str | None:
     """The profile whose checkpoints include ``model_id`` (a hub id), or None (e.g. a local folder)."""
     return next(
         (p.name for p in PROFILES.values() if p.task == task and model_id in p.model_ids),
@@ -391,16 +450,16 @@ def profile_for_model(model_id: str, task: Literal["grounding", "parsing"]) -> s
 
 
 def choose_profile(
-    task: Literal["grounding", "parsing"], model_id: str, requested: str | None, default: str
-) -> tuple[GroundingProfile | ParsingProfile, str | None]:
+    task: ProfileTask, model_id: str, requested: str | None, default: str
+) -> tuple[AnyProfile, str | None]:
     """The profile to call ``model_id`` with, and a note when it was assumed.
 
     A profile named in the settings wins; else the profile whose checkpoints include the
     model id; else (a local folder, a served model name) ``default``, said in the note.
     """
     if requested is not None:
-        chosen = grounding_profile(requested) if task == "grounding" else parsing_profile(requested)
-        return chosen, None
+        pick = {"grounding": grounding_profile, "parsing": parsing_profile, "report": report_profile}[task]
+        return pick(requested), None
     known = profile_for_model(model_id, task)
     if known is not None:
         return profile_named(known), None

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
-from models.checkpoints import GroundingProfile, ParsingProfile
+from models.checkpoints import AnyProfile
 from models.generation import (
     AttemptRecord,
     Generation,
@@ -58,7 +58,7 @@ class ChatBackend(Generic[R]):
         self,
         loaded: LoadedModel,
         settings: BackendSettings,
-        profile: GroundingProfile | ParsingProfile,
+        profile: AnyProfile,
         notes: tuple[str, ...] = (),
     ) -> None:
         self.loaded = loaded

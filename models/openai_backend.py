@@ -28,7 +28,7 @@ from typing import Generic, TypeVar
 from audit.protocols import AuditCase
 from audit.recover import parse_draft_labels
 from audit.schema import DraftReading, ImageReading, ParseOutcome
-from models.checkpoints import GroundingProfile, ParsingProfile
+from models.checkpoints import AnyProfile, GroundingProfile, ParsingProfile
 from models.errors import EndpointResponseError, EndpointUnavailableError
 from models.generation import AttemptRecord, Generation, Reading, RunRecord, continue_ladder, record, settle
 from models.grounding import prepare_image, read_grounding
@@ -54,7 +54,7 @@ Progress = Callable[[int], None]
 
 
 def client_from(settings: BackendSettings, kind: Kind) -> ChatClient:
-    flag = "--endpoint" if kind == "grounder" else "--parser-endpoint (or --endpoint in parse)"
+    flag = "--parser-endpoint (or --endpoint in parse)" if kind == "parser" else "--endpoint"
     if not settings.endpoint_url:
         raise EndpointUnavailableError(
             f"the openai {kind} needs an endpoint URL ({flag}, or endpoint_url in "
@@ -81,7 +81,7 @@ class _EndpointBackend(Generic[R]):
         self,
         client: ChatClient,
         settings: BackendSettings,
-        profile: GroundingProfile | ParsingProfile,
+        profile: AnyProfile,
         notes: tuple[str, ...] = (),
     ) -> None:
         self.client = client
@@ -98,7 +98,7 @@ class _EndpointBackend(Generic[R]):
         spec = spec_for(cls.kind, cls.name)
         profile, note = spec.profile(settings)
         client = client_from(settings, cls.kind)
-        checked = client.check("--model" if cls.kind == "grounder" else "--parser-model")
+        checked = client.check("--parser-model" if cls.kind == "parser" else "--model")
         notes = tuple(item for item in (note, checked) if item)
         for item in notes:
             log.info("%s", item)
@@ -153,7 +153,17 @@ class _EndpointBackend(Generic[R]):
         failed: Callable[[T, str], R],
         progress: Progress | None,
     ) -> list[R]:
-        """One request per item, ``concurrency`` in flight at a time; results in input order.
+        return [reading for reading, _ in self._run_each_with_records(items, run_one, failed, progress)]
+
+    def _run_each_with_records(
+        self,
+        items: Sequence[T],
+        run_one: Callable[[T], tuple[R, RunRecord | None]],
+        failed: Callable[[T, str], R],
+        progress: Progress | None,
+    ) -> list[tuple[R, RunRecord | None]]:
+        """One request per item, ``concurrency`` in flight at a time; results in input order,
+        each with the record of its attempts (None: it never reached the endpoint).
 
         ``last_runs`` keeps the record of every item that reached the endpoint. An item the
         endpoint could not answer becomes ``failed(item, reason)``: a visible failed reading.
@@ -167,17 +177,14 @@ class _EndpointBackend(Generic[R]):
                 return failed(item, str(error)), None
 
         workers = max(1, min(self.settings.concurrency, len(items)))
-        readings: list[R] = []
-        runs: list[RunRecord] = []
+        results: list[tuple[R, RunRecord | None]] = []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"openai-{self.kind}") as pool:
-            for reading, run in pool.map(guarded, items):
-                readings.append(reading)
-                if run is not None:
-                    runs.append(run)
+            for result in pool.map(guarded, items):
+                results.append(result)
                 if progress is not None:
                     progress(1)
-        self.last_runs = tuple(runs)
-        return readings
+        self.last_runs = tuple(run for _, run in results if run is not None)
+        return results
 
 
 class OpenAIGrounder(_EndpointBackend[ImageReading]):

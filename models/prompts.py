@@ -2,11 +2,12 @@
 
 Grounding asks for a JSON list of ``{"label", "box_2d"}`` over the six canonical labels;
 draft parsing asks for ``{"label", "status", "span", "side"}`` with the span copied
-verbatim. The draft is wrapped and declared data: text in it that reads like an
-instruction is still only draft text, and whatever comes back is validated against the
-schema and the span check in :mod:`audit.recover` anyway. A published checkpoint trained
-on its own prompt is called with that prompt instead: :mod:`models.checkpoints` says
-which chat each checkpoint gets, and builds it.
+verbatim; report generation asks for a free-text FINDINGS and IMPRESSION report. The
+draft is wrapped and declared data: text in it that reads like an instruction is still
+only draft text, and whatever comes back is validated against the schema and the span
+check in :mod:`audit.recover` anyway. A published checkpoint trained on its own prompt is
+called with that prompt instead: :mod:`models.checkpoints` says which chat each
+checkpoint gets, and builds it.
 
 Decoding is greedy with a fixed token budget (the profile's; at least
 :data:`MIN_THINKING_TOKENS` when the parser thinks), recorded with each run. When a
@@ -27,14 +28,14 @@ from audit.labels import DISPLAY_NAMES, FINDING_LABELS, LABELS
 from models.settings import MIN_THINKING_TOKENS, BackendSettings
 
 if TYPE_CHECKING:  # models.checkpoints imports this module's wording
-    from models.checkpoints import GroundingProfile, ParsingProfile
+    from models.checkpoints import AnyProfile
 
-Task = Literal["grounding", "parsing"]
+Task = Literal["grounding", "parsing", "report"]
 AttemptKind = Literal["greedy", "greedy_corrective", "sampled", "thinking_off"]
 Message = dict[str, Any]
 
 # Bumped whenever a prompt's wording changes; stored with every run.
-PROMPT_VERSION = "2026-11-25.1"
+PROMPT_VERSION = "2026-12-01.1"
 
 SAMPLING_TOP_P = 0.9
 
@@ -75,6 +76,20 @@ PARSING_INSTRUCTION = (
     '[{"label": "...", "status": "present|absent|uncertain", "span": "...", "side": null}]'
 )
 
+REPORT_SYSTEM = (
+    "You write chest radiograph reports for research and teaching quality assurance. Each report "
+    "is audited against expert annotations; it is never used to care for a patient."
+)
+
+# Free text, but every finding the auditor reads is asked about, with its side: a report that
+# says nothing of the pleura cannot be told from one that missed an effusion.
+REPORT_INSTRUCTION = (
+    "Write the report of this frontal chest radiograph in two sections, FINDINGS and IMPRESSION, "
+    "in plain sentences. Comment on the lungs (opacity or consolidation, nodules or masses), the "
+    "pleura (effusion, pneumothorax) and the heart size, saying plainly when each is normal. Give "
+    "the patient's side (right or left) of every finding. No other text."
+)
+
 CORRECTIVE = {
     "grounding": (
         "Your answer could not be read ({error}). Answer again with only the JSON list "
@@ -106,7 +121,7 @@ class DecodingPlan(BaseModel):
     profile: str | None = None  # the checkpoint profile whose chat this plan decodes
 
 
-def thinking_enabled(profile: GroundingProfile | ParsingProfile, settings: BackendSettings) -> bool:
+def thinking_enabled(profile: AnyProfile, settings: BackendSettings) -> bool:
     """Whether generations think: the settings' choice, else the profile's default."""
     if profile.task != "parsing" or getattr(profile, "thinking", None) is None:
         return False
@@ -115,9 +130,7 @@ def thinking_enabled(profile: GroundingProfile | ParsingProfile, settings: Backe
     return profile.thinking_default()  # type: ignore[union-attr]
 
 
-def max_new_tokens(
-    profile: GroundingProfile | ParsingProfile, settings: BackendSettings, thinking: bool
-) -> int:
+def max_new_tokens(profile: AnyProfile, settings: BackendSettings, thinking: bool) -> int:
     """The fixed token budget: the settings' value, else the profile's; with thinking, at least
     :data:`MIN_THINKING_TOKENS`."""
     if settings.max_new_tokens is not None:
@@ -127,9 +140,7 @@ def max_new_tokens(
     return profile.max_new_tokens
 
 
-def retry_ladder(
-    profile: GroundingProfile | ParsingProfile, settings: BackendSettings
-) -> tuple[DecodingPlan, ...]:
+def retry_ladder(profile: AnyProfile, settings: BackendSettings) -> tuple[DecodingPlan, ...]:
     """The attempts one generation may take (bounded by ``max_retries``).
 
     Greedy, then greedy with a corrective turn, then seeded low-temperature sampling. A

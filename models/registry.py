@@ -10,20 +10,29 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.util import find_spec
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from audit.protocols import DraftParser, Grounder
 from models.checkpoints import (
     DEFAULT_GROUNDING_PROFILE,
     DEFAULT_PARSING_PROFILE,
-    GroundingProfile,
-    ParsingProfile,
+    DEFAULT_REPORT_PROFILE,
+    AnyProfile,
+    ProfileTask,
     choose_profile,
 )
 from models.errors import BackendUnavailableError, UnknownBackendError
 from models.settings import BackendSettings, Quantization, load_settings
 
-Kind = Literal["grounder", "parser"]
+if TYPE_CHECKING:  # the generators import this module
+    from models.report_generator import ReportGenerator
+
+Kind = Literal["grounder", "parser", "generator"]
+_PROFILE_TASKS: dict[Kind, ProfileTask] = {
+    "grounder": "grounding",
+    "parser": "parsing",
+    "generator": "report",
+}
 
 MEDGEMMA_MODEL_ID = "alex-feeel/medgemma-cxr-auditor-v2"
 MEDGEMMA_BASE_ID = "google/medgemma-1.5-4b-it"  # the fine-tunes' base; google/medgemma-4b-it also works
@@ -64,16 +73,19 @@ class BackendSpec:
         """The ``[backends.<section>]`` tables (and variables) this backend reads, later wins.
 
         The openai grounder and parser share ``openai`` and each has its own, so that the two
-        can talk to different endpoints.
+        can talk to different endpoints. A report generator reads only ``<name>-generator``:
+        MedGemma the grounder and MedGemma the report writer load different models.
         """
+        if self.kind == "generator":
+            return (f"{self.name}-generator",)
         return (self.name, f"{self.name}-{self.kind}") if self.name == "openai" else (self.name,)
 
-    def profile(self, settings: BackendSettings) -> tuple[GroundingProfile | ParsingProfile, str | None]:
+    def profile(self, settings: BackendSettings) -> tuple[AnyProfile, str | None]:
         """The checkpoint profile under ``settings``, and a note when it was assumed."""
         if self.default_profile is None:
             raise ValueError(f"the {self.name!r} {self.kind} calls no checkpoint")
         return choose_profile(
-            "grounding" if self.kind == "grounder" else "parsing",
+            _PROFILE_TASKS[self.kind],
             self.model_id(settings) or "",
             settings.profile,
             self.default_profile,
@@ -184,6 +196,31 @@ _SPECS: tuple[BackendSpec, ...] = (
         default_model_id=NEMOTRON_MODEL_ID,
         default_profile=DEFAULT_PARSING_PROFILE,
     ),
+    BackendSpec(
+        name="medgemma",
+        kind="generator",
+        description="Base MedGemma 4B writing a report with this project's prompt (cxr-audit generate).",
+        factory="models.report_generator:MedGemmaReportGenerator.from_settings",
+        requires=("torch", "transformers", "accelerate", "PIL"),
+        quantized_requires=("bitsandbytes",),
+        runs_on="GPU (CPU possible, slow)",
+        default_model_id=MEDGEMMA_BASE_ID,
+        model_class="AutoModelForImageTextToText",
+        preprocessor_class="AutoProcessor",
+        published_config="models.published_configs:medgemma_4b_config",
+        approx_params=4.3e9,
+        default_profile=DEFAULT_REPORT_PROFILE,
+    ),
+    BackendSpec(
+        name="openai",
+        kind="generator",
+        description="A report generator behind an OpenAI-compatible endpoint (vLLM, TGI).",
+        factory="models.report_generator:OpenAIReportGenerator.from_settings",
+        requires=("PIL",),
+        runs_on="remote",
+        default_model_id=MEDGEMMA_BASE_ID,
+        default_profile=DEFAULT_REPORT_PROFILE,
+    ),
 )
 
 REGISTRY: dict[tuple[Kind, str], BackendSpec] = {(spec.kind, spec.name): spec for spec in _SPECS}
@@ -214,6 +251,14 @@ def get_grounder(name: str, settings: BackendSettings | None = None) -> Grounder
     chosen = settings if settings is not None else load_settings(backend=spec.settings_sections)
     grounder: Grounder = spec.build(chosen)
     return grounder
+
+
+def get_generator(name: str, settings: BackendSettings | None = None) -> ReportGenerator:
+    """Build a report generator; without ``settings``, they are read from its settings table."""
+    spec = spec_for("generator", name)
+    chosen = settings if settings is not None else load_settings(backend=spec.settings_sections)
+    generator: ReportGenerator = spec.build(chosen)
+    return generator
 
 
 def get_parser(name: str, settings: BackendSettings | None = None) -> DraftParser:

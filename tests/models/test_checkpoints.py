@@ -21,13 +21,15 @@ from models.checkpoints import (
     PROFILES,
     GroundingProfile,
     ParsingProfile,
+    ReportProfile,
     UnknownProfileError,
     grounding_profile,
     parsing_profile,
     profile_for_model,
     profile_named,
+    report_profile,
 )
-from models.prompts import GROUNDING_INSTRUCTION, GROUNDING_SYSTEM
+from models.prompts import GROUNDING_INSTRUCTION, GROUNDING_SYSTEM, REPORT_INSTRUCTION, REPORT_SYSTEM
 
 # sha256 of IMAGE_GROUNDING_PROMPT rendered by build_image_grounding_prompt() in
 # alex-feel/cxr-draft-auditor src/cxr_auditor/prompts.py (1,488 characters).
@@ -36,6 +38,7 @@ PINNED_SHA256 = "caa515b8503b37a2cb6735cb2a50e213efc72d725da12140273eb41296ce7c7
 V2 = grounding_profile("medgemma-cxr-auditor-v2")
 BASE = grounding_profile("medgemma-base")
 NEMOTRON = parsing_profile("nemotron-3-nano")
+REPORT = report_profile("medgemma-report")
 
 
 class TestThePinnedPrompt:
@@ -169,6 +172,30 @@ class TestNemotron:
         assert system["content"].endswith(f"\n{directive}")
 
 
+class TestReportGeneration:
+    def test_base_medgemma_writes_a_report_from_a_system_turn_and_the_image_first(self) -> None:
+        system, user = REPORT.messages()
+        assert system["content"][0]["text"] == REPORT_SYSTEM
+        assert user["content"] == [{"type": "image"}, {"type": "text", "text": REPORT_INSTRUCTION}]
+        assert REPORT.stop_tokens == ("<end_of_turn>", "<eos>")
+
+    def test_the_prompt_asks_about_every_finding_the_auditor_reads_with_its_side(self) -> None:
+        for words in ("effusion", "pneumothorax", "opacity", "nodule", "heart size", "right or left"):
+            assert words in REPORT_INSTRUCTION
+
+    def test_a_pil_image_rides_in_the_image_part(self) -> None:
+        image = object()
+        assert REPORT.messages(image)[1]["content"][0] == {"type": "image", "image": image}
+
+    def test_the_base_model_ids_find_the_report_profile(self) -> None:
+        assert profile_for_model("google/medgemma-4b-it", "report") == "medgemma-report"
+        assert profile_for_model("google/medgemma-1.5-4b-it", "report") == "medgemma-report"
+
+    def test_a_grounding_profile_is_not_a_report_profile(self) -> None:
+        with pytest.raises(UnknownProfileError, match="choose one of: medgemma-report"):
+            report_profile("medgemma-base")
+
+
 class TestLookup:
     def test_hub_ids_find_their_profile_and_a_local_folder_finds_none(self) -> None:
         assert profile_for_model("google/medgemma-4b-it", "grounding") == "medgemma-base"
@@ -191,7 +218,7 @@ class TestLookup:
             profile.name = "other"  # type: ignore[misc]
         again = PROFILE_ADAPTER.validate_json(PROFILE_ADAPTER.dump_json(profile))
         assert again == profile and isinstance(again, type(profile))
-        assert isinstance(profile, GroundingProfile | ParsingProfile)
+        assert isinstance(profile, GroundingProfile | ParsingProfile | ReportProfile)
 
     def test_importing_the_profiles_imports_no_model_stack(self) -> None:
         code = (
