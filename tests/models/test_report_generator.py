@@ -1,24 +1,32 @@
-"""The medgemma report generator end to end on a tiny random-weight Gemma 3, on CPU.
+"""The report generators: medgemma end to end on a tiny random-weight Gemma 3 on CPU, and
+openai against a fake OpenAI-compatible server on 127.0.0.1.
 
-The real registry, loading code, chat template (our report prompt after the image), processor,
-``generate``, the retry ladder and :func:`audit.recover.read_report` run. Random weights write
-whatever they write: each case must come back, in order, with its outcome and every raw text.
+For medgemma the real registry, loading code, chat template (our report prompt after the
+image), processor, ``generate``, the retry ladder and :func:`audit.recover.read_report` run.
+Random weights write whatever they write: each case must come back, in order, with its
+outcome and every raw text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from audit.protocols import AuditCase
+from bench.fake_endpoint import FakeEndpoint, Reply, serve
 from models.checkpoints import report_profile
 from models.prompts import REPORT_INSTRUCTION, REPORT_SYSTEM
 from models.registry import MEDGEMMA_BASE_ID, get_generator, spec_for
-from models.report_generator import MedGemmaReportGenerator, ReportGenerator, report_image
+from models.report_generator import (
+    MedGemmaReportGenerator,
+    OpenAIReportGenerator,
+    ReportGenerator,
+    report_image,
+)
+from models.settings import BackendSettings
 from tests.models.tiny_models import cpu_settings, tiny_chest_image
-
-pytestmark = pytest.mark.requires_torch
 
 WIDTH, HEIGHT = 96, 80
 
@@ -46,6 +54,7 @@ def generator(tiny_medgemma_dir: Path) -> MedGemmaReportGenerator:
     return built
 
 
+@pytest.mark.requires_torch
 def test_the_registry_builds_base_medgemma_as_a_report_generator(generator: MedGemmaReportGenerator) -> None:
     assert isinstance(generator, ReportGenerator)
     assert type(generator.loaded.model).__name__ == "Gemma3ForConditionalGeneration"
@@ -56,6 +65,7 @@ def test_the_registry_builds_base_medgemma_as_a_report_generator(generator: MedG
     assert any("is called as medgemma-report" in note for note in generator.notes)
 
 
+@pytest.mark.requires_torch
 def test_the_chat_template_carries_the_image_and_our_report_prompt(
     generator: MedGemmaReportGenerator,
 ) -> None:
@@ -68,6 +78,7 @@ def test_the_chat_template_carries_the_image_and_our_report_prompt(
     assert text.index("<start_of_image>") < text.index(REPORT_INSTRUCTION)
 
 
+@pytest.mark.requires_torch
 def test_every_case_comes_back_in_order_with_its_outcome_and_raw_text(
     generator: MedGemmaReportGenerator,
 ) -> None:
@@ -93,3 +104,74 @@ def test_every_case_comes_back_in_order_with_its_outcome_and_raw_text(
 def test_a_large_image_is_sent_with_its_longer_side_at_the_profiles_limit() -> None:
     big = AuditCase(case_id="big", draft="", load_image=lambda: tiny_chest_image(2048, 1536))
     assert report_image(big, report_profile("medgemma-report")).size == (1024, 768)
+
+
+REPORT = "FINDINGS: Small right pleural effusion. No pneumothorax. IMPRESSION: Right effusion."
+
+
+@pytest.fixture
+def server() -> Iterator[FakeEndpoint]:
+    with serve(FakeEndpoint(served=(MEDGEMMA_BASE_ID,))) as running:
+        yield running
+
+
+def endpoint_generator(url: str, **overrides: object) -> OpenAIReportGenerator:
+    settings = BackendSettings(endpoint_url=url, timeout_s=5.0, http_retries=0, **overrides)  # type: ignore[arg-type]
+    built = get_generator("openai", settings)
+    assert isinstance(built, OpenAIReportGenerator)
+    built.client.sleep = lambda seconds: None
+    return built
+
+
+class TestEndpoint:
+    def test_each_case_is_one_request_with_the_image_then_our_prompt(self, server: FakeEndpoint) -> None:
+        server.default = lambda request: Reply(content=REPORT)
+        generator = endpoint_generator(server.url)
+        (run,) = generator.generate_batch([case("a")])
+        assert run.reading.text == REPORT and run.reading.outcome.status == "ok"
+        assert run.run is not None and run.run.profile == "medgemma-report" and run.run.task == "report"
+        request = server.requests[0]
+        system, user = request["messages"]
+        assert system["content"] == REPORT_SYSTEM
+        assert user["content"][0]["type"] == "image_url"
+        assert user["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert user["content"][1] == {"type": "text", "text": REPORT_INSTRUCTION}
+        assert request["model"] == MEDGEMMA_BASE_ID and request["temperature"] == 0.0
+        assert "chat_template_kwargs" not in request  # no thinking switch for a report
+
+    def test_an_empty_answer_is_retried_sampled_then_failed_with_every_raw_text(
+        self, server: FakeEndpoint
+    ) -> None:
+        server.default = lambda request: Reply(content="   ")
+        (run,) = endpoint_generator(server.url, max_retries=2).generate_batch([case("a")])
+        assert run.reading.failed and "all 3 attempts failed" in (run.reading.outcome.error or "")
+        assert run.run is not None
+        assert [a.decoding.kind for a in run.run.attempts] == ["greedy", "sampled", "sampled"]
+        assert [a.raw for a in run.run.attempts] == ["   "] * 3
+        assert all(len(r["messages"]) == 2 for r in server.requests)  # the chat resent unchanged
+
+    def test_a_refused_request_and_an_unreadable_image_fail_their_case_only(
+        self, server: FakeEndpoint
+    ) -> None:
+        def answer(request: dict[str, object]) -> Reply:
+            return (
+                Reply(status=413, message="too large") if len(server.requests) == 2 else Reply(content=REPORT)
+            )
+
+        server.default = answer
+        runs = endpoint_generator(server.url, concurrency=1).generate_batch(
+            [case("a"), case("b", 1), unreadable("c"), case("d", 2)]
+        )
+        assert [r.case_id for r in runs] == ["a", "b", "c", "d"]
+        assert [r.reading.failed for r in runs] == [False, True, True, False]
+        assert "HTTP 413" in (runs[1].reading.outcome.error or "") and runs[1].run is None
+        assert "no usable image" in (runs[2].reading.outcome.error or "")
+        assert len(server.requests) == 3  # the unreadable image was never sent
+
+    def test_requests_go_out_concurrently_and_come_back_in_order(self, server: FakeEndpoint) -> None:
+        server.delay_s = 0.1
+        server.default = lambda request: Reply(content=REPORT)
+        cases = [case(f"c{i}", i) for i in range(6)]
+        runs = endpoint_generator(server.url, concurrency=3).generate_batch(cases)
+        assert [r.case_id for r in runs] == [c.case_id for c in cases]
+        assert server.max_in_flight == 3
