@@ -384,6 +384,47 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX audit_runs_draft ON audit_runs(draft_id)",
         ),
     ),
+    Migration(
+        6,
+        "report generations and report evaluations",
+        (
+            "CREATE SEQUENCE IF NOT EXISTS generation_id_seq START 1",
+            # Every generation of a report, the failed ones too (raw text kept); a draft of
+            # kind 'generated' is made from each that did not fail. A generator's current
+            # report for a case is its latest generation there.
+            """
+            CREATE TABLE generations (
+                generation_id BIGINT PRIMARY KEY DEFAULT nextval('generation_id_seq'),
+                case_id VARCHAR NOT NULL,
+                generator VARCHAR NOT NULL,
+                backend VARCHAR NOT NULL,
+                model VARCHAR,
+                profile VARCHAR,
+                outcome VARCHAR NOT NULL,
+                raw_text VARCHAR,
+                error VARCHAR,
+                repairs JSON,
+                draft_id BIGINT,
+                run JSON,
+                seconds DOUBLE,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX generations_case ON generations(case_id)",
+            "CREATE SEQUENCE IF NOT EXISTS report_evaluation_id_seq START 1",
+            """
+            CREATE TABLE report_evaluations (
+                evaluation_id BIGINT PRIMARY KEY DEFAULT nextval('report_evaluation_id_seq'),
+                created_at TIMESTAMPTZ NOT NULL,
+                generators VARCHAR NOT NULL,
+                n_cases INTEGER NOT NULL,
+                evaluation JSON NOT NULL,
+                out_dir VARCHAR,
+                note VARCHAR
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -14,10 +14,10 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from audit.labels import Label
 from audit.pipeline import draft_problem
-from audit.schema import AuditReport, Box, ExpectedFlag, FlagType, Frozen, ImageFinding
+from audit.schema import AuditReport, Box, ExpectedFlag, FlagType, Frozen, ImageFinding, OutcomeStatus
 from data.errors import DraftRefusedError, NoteTooLongError
 
-DraftKind = Literal["human", "synthetic", "student"]
+DraftKind = Literal["human", "synthetic", "student", "generated"]
 DecisionKind = Literal["accept", "dismiss"]
 ReasonCode = Literal["image_finding_wrong", "draft_read_wrong", "clinically_insignificant", "other"]
 CaseStatus = Literal["not_audited", "audited", "reviewed"]
@@ -154,7 +154,11 @@ class CaseImport(Frozen):
 
 
 class DraftRecord(Frozen):
-    """A draft impression for a case, written by a person, a generator, or a student."""
+    """A draft impression for a case, written by a person, a generator, or a student.
+
+    A ``generated`` draft is a report generator's (its ``author`` is the generator's name);
+    its generation, with the raw text and outcome, is a :class:`GenerationRecord`.
+    """
 
     draft_id: int
     case_id: str
@@ -226,7 +230,11 @@ class ReviewerFinding(Frozen):
 
 
 class WorklistQuery(Frozen):
-    """Filters, sort and page of a worklist request. ``page`` counts from 0."""
+    """Filters, sort and page of a worklist request. ``page`` counts from 0.
+
+    ``draft_kind`` and ``draft_author`` keep the cases that have such a draft (a generator's
+    reports: kind ``generated``, author the generator); the Review page then shows that draft.
+    """
 
     status: CaseStatus | None = None
     label: Label | None = None  # cases whose reference findings or latest flags carry this label
@@ -235,6 +243,8 @@ class WorklistQuery(Frozen):
     reviewer: str | None = None  # cases this reviewer has decided on or marked reviewed
     search: str | None = None  # substring of the case id or image id (case-insensitive)
     phantoms: bool | None = None  # True: only phantoms; False: only real images
+    draft_kind: DraftKind | None = None
+    draft_author: str | None = None
     sort: WorklistSort = "urgent"
     page: int = Field(default=0, ge=0)
     page_size: int = Field(default=50, ge=1, le=1000)
@@ -281,6 +291,54 @@ class WorklistPage(Frozen):
     @property
     def n_pages(self) -> int:
         return max(1, math.ceil(self.total / self.page_size))
+
+
+class GenerationRecord(Frozen):
+    """One report generation for one case: what wrote it, what came back, what became of it.
+
+    ``raw_text`` is exactly what the generator returned (None when nothing came back: the
+    image could not be read, the endpoint refused); ``draft_id`` is the ``generated`` draft
+    made from it, None when it failed.
+    """
+
+    generation_id: int
+    case_id: str
+    generator: str
+    backend: str  # "import", "medgemma", "openai"
+    model: str | None = None
+    profile: str | None = None
+    outcome: OutcomeStatus
+    raw_text: str | None = None
+    error: str | None = None
+    repairs: tuple[str, ...] = ()
+    draft_id: int | None = None
+    text: str | None = None  # the draft's text (None when it failed)
+    run: dict[str, Any] | None = None  # every attempt of a model backend (its RunRecord)
+    seconds: float | None = None
+    created_at: datetime
+
+
+class GeneratorSummary(Frozen):
+    """A generator's reports in the database: on how many cases, and how their latest ones ended."""
+
+    generator: str
+    cases: int
+    ok: int
+    recovered: int
+    failed: int
+    last_at: datetime
+
+
+class ReportEvaluationRecord(Frozen):
+    """One ``cxr-audit eval-reports`` result: the generators scored, on how many cases, the figures."""
+
+    evaluation_id: int
+    created_at: datetime
+    generators: tuple[str, ...]
+    n_cases: int
+    evaluation: dict[str, Any]
+    out_dir: str | None = None
+    note: str | None = None
 
 
 class ComparisonRecord(Frozen):

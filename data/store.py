@@ -21,7 +21,9 @@ from data.connection import DEFAULT_WRITE_ATTEMPTS, Database
 from data.decisions import Decisions
 from data.drafts import Drafts
 from data.eval_runs import EvalRuns
+from data.generations import Generations
 from data.records import StoreStats
+from data.report_evaluations import ReportEvaluations
 from data.reviewer_findings import ReviewerFindings
 from data.sql import fetch_rows
 
@@ -63,6 +65,8 @@ class Store(Database):
         self.reviewer_findings = ReviewerFindings(self)
         self.eval_runs = EvalRuns(self)
         self.comparisons = GrounderComparisons(self)
+        self.generations = Generations(self)
+        self.report_evaluations = ReportEvaluations(self)
 
     def stats(self) -> StoreStats:
         """Row counts per table, for the CLI and the Models/Export pages."""

@@ -10,9 +10,10 @@ Annotations (``--annotations``), CSV or JSON, one finding per row/object:
 JSON may be a list of such objects or ``{"annotations": [...]}``.
 
 Drafts (``--drafts``), CSV: ``image,text`` with optional ``author`` and ``kind``
-(human/synthetic/student). A draft already stored for the case with the same text, kind
-and author is not added again. An empty draft, or one longer than the auditor reads
-(``audit.protocols.MAX_DRAFT_CHARS``), is skipped with the reason in the summary.
+(human/synthetic/student; a generator's reports go through ``import reports``). A draft
+already stored for the case with the same text, kind and author is not added again. An
+empty draft, or one longer than the auditor reads (``audit.protocols.MAX_DRAFT_CHARS``), is
+skipped with the reason in the summary.
 
 Case ids come from the path (``sub/dir/img.png`` → ``sub__dir__img``) and are given only to
 readable images, in name order: an unreadable ``scan.dcm`` never shuts out ``scan.png``;
@@ -47,6 +48,10 @@ from data.importers.common import (
 )
 from data.records import DRAFT_KINDS, CaseImport, ReferenceFinding
 from data.store import Store
+
+# A generator's reports come in through `import reports`, which keeps each generation's raw
+# text and outcome beside its draft.
+FOLDER_DRAFT_KINDS = tuple(kind for kind in DRAFT_KINDS if kind != "generated")
 
 SOURCE = "reference:folder"
 _TRUE = {"1", "true", "yes", "y"}
@@ -218,8 +223,8 @@ def _add_drafts(
             continue
         text = row["text"].strip()
         kind = (row.get("kind") or "human").strip() or "human"
-        if kind not in DRAFT_KINDS:
-            summary.skip(f"draft kind not one of {', '.join(DRAFT_KINDS)}", f"{case_id} {kind}")
+        if kind not in FOLDER_DRAFT_KINDS:
+            summary.skip(f"draft kind not one of {', '.join(FOLDER_DRAFT_KINDS)}", f"{case_id} {kind}")
             continue
         if not text:
             summary.skip("empty draft", case_id)

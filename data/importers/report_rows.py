@@ -6,8 +6,8 @@ Formats (chosen by the suffix; ``.gz`` allowed):
 - JSON Lines (``.jsonl``, ``.ndjson``): one object per line with the same keys.
 
 ``case_id`` wins over ``image`` (an image file name, matched against the cases' image ids).
-Other columns are ignored. Row numbers are what a person finds the row by: a CSV's header
-is row 1, so the first report is row 2; in JSON Lines, the line number.
+Other columns are ignored. A row's number is its line in the file, as an editor or a
+spreadsheet shows it (the header is line 1; a CSV cell spanning lines: the line it ends on).
 
 An empty ``text`` is kept, not rejected: it is the generator's own empty answer, stored as
 a failed generation and counted. A row is rejected (and named, with its number and the
@@ -98,7 +98,8 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 f"it has: {', '.join(h for h in header if h)}"
             )
         reader.fieldnames = header
-        for number, record in enumerate(reader, start=2):
+        for record in reader:
+            number = reader.line_num
             if None in record:
                 yield number, f"{len(record[None])} more cell(s) than the header has columns"  # type: ignore[index]
                 continue

@@ -25,7 +25,7 @@ def add_model_options(parser: argparse.ArgumentParser, *, concurrency: bool = Fa
         "--profile",
         help="checkpoint profile to call the model with (grounding: "
         f"{', '.join(checkpoint_names('grounding'))}; parsing: {', '.join(checkpoint_names('parsing'))}; "
-        "default: the model id's, else the backend's)",
+        f"reports: {', '.join(checkpoint_names('report'))}; default: the model id's, else the backend's)",
     )
     group.add_argument("--revision", help="model revision (branch, tag or commit)")
     group.add_argument(

@@ -75,6 +75,16 @@ def _import_nih(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+def _import_reports(args: argparse.Namespace) -> int:
+    from data.importers.reports import import_reports
+
+    def body(store: Any) -> int:
+        _print_summary(import_reports(store, args.reports).lines())
+        return 0
+
+    return _run(args, body)
+
+
 def _import_vindr(args: argparse.Namespace) -> int:
     from data.importers.vindr import import_vindr
 
@@ -186,6 +196,25 @@ def register(subparsers: Any) -> None:
     nih.add_argument("--no-verify", action="store_true", help="read image headers only (skip full decoding)")
     _add_db(nih)
     nih.set_defaults(func=_import_nih)
+
+    reports = kinds.add_parser(
+        "reports",
+        help="a report generator's reports as generated drafts (CSV or JSONL: case_id or image, "
+        "generator, text)",
+        description="Store each row's text as a report by its generator for the case it names: a "
+        "'generated' draft whose author is the generator (an empty text is stored as a failed "
+        "generation). Importing a file again stores nothing twice; rejected rows are listed with "
+        "their row number and reason.",
+    )
+    reports.add_argument(
+        "--reports",
+        required=True,
+        type=_existing_file,
+        metavar="FILE",
+        help=".csv or .jsonl (optionally .gz) with generator, text and case_id or image",
+    )
+    _add_db(reports)
+    reports.set_defaults(func=_import_reports)
 
     vindr = kinds.add_parser("vindr", help="VinDr-CXR images with train.csv boxes (one finding per reader)")
     vindr.add_argument("--images", required=True, type=_existing_dir, metavar="DIR")

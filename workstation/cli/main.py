@@ -39,6 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "workstation.cli.ground_cmd",
     "workstation.cli.compare_cmd",
     "workstation.cli.users_cmd",
+    "workstation.cli.generate_cmd",
+    "workstation.cli.eval_reports_cmd",
 )
 
 
