@@ -175,3 +175,43 @@ class TestEndpoint:
         runs = endpoint_generator(server.url, concurrency=3).generate_batch(cases)
         assert [r.case_id for r in runs] == [c.case_id for c in cases]
         assert server.max_in_flight == 3
+
+
+@pytest.mark.requires_torch
+def test_cxr_audit_generate_writes_medgemma_reports_into_the_database(
+    tiny_medgemma_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from PIL import Image
+
+    from data.records import CaseRecord
+    from data.store import Store
+    from workstation.cli.main import main
+
+    db = tmp_path / "audit.duckdb"
+    with Store.open(db) as store:
+        for index in range(3):
+            image = tmp_path / f"c{index}.png"
+            Image.fromarray(tiny_chest_image(WIDTH, HEIGHT, index)).save(image)
+            store.cases.upsert(
+                CaseRecord(case_id=f"c{index}", image_id=image.name, image_path=str(image), source="test")
+            )
+    # The generator's own settings table: a short budget, and a name of our choosing.
+    monkeypatch.setenv("CXR_AUDIT_MEDGEMMA_GENERATOR_MAX_NEW_TOKENS", "12")
+    monkeypatch.setenv("CXR_AUDIT_MEDGEMMA_GENERATOR_MAX_RETRIES", "1")
+    argv = ["generate", "--generator", "medgemma", "--model", str(tiny_medgemma_dir), "--device", "cpu"]
+    code = main([*argv, "--quantization", "fp32", "--concurrency", "2", "--name", "tiny", "--db", str(db)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "generate: 3 report(s) by tiny (medgemma, profile medgemma-report)" in out
+    with Store.open(db) as store:
+        records = store.generations.latest(["tiny"])
+        assert [r.case_id for r in records] == ["c0", "c1", "c2"]
+        for record in records:
+            assert record.backend == "medgemma" and record.model == str(tiny_medgemma_dir)
+            assert record.run is not None and record.run["attempts"][0]["decoding"]["max_new_tokens"] == 12
+            assert record.raw_text == record.run["attempts"][-1]["raw"]  # exactly what came back
+            drafts = store.drafts.for_case(record.case_id, kind="generated")
+            assert (record.draft_id is None) == (record.outcome == "failed") == (drafts == [])
