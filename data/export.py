@@ -8,7 +8,8 @@ no lines).
 
 Columns (``EXPORT_COLUMNS``): ``row_kind`` ("decision" or "reviewer_finding"), the case
 and image, the flag (type, label, box, draft phrase, reason), the decision (decision,
-reason code, note, reviewer, time), and the backends and versions that produced the flag.
+reason code, note, reviewer, time), the backends and versions that produced the flag, and
+the audited draft (its id, kind, and ``generator``: the report generator that wrote it).
 Boxes are normalized ``[x0, y0, x1, y1]`` (image coordinates, 0–1), both as a JSON text
 column ``box`` and as four numeric columns. In CSV, a text cell a spreadsheet would run as
 a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading apostrophe
@@ -71,6 +72,9 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "parser",
     "parser_version",
     "audited_at",
+    "draft_id",
+    "draft_kind",
+    "generator",
 )
 
 
@@ -90,6 +94,10 @@ def _box_json(prefix: str) -> str:
         f"round({prefix}.x0, 4), round({prefix}.y0, 4), round({prefix}.x1, 4), round({prefix}.y1, 4)"
         "])::VARCHAR END"
     )
+
+
+# The report generator that wrote the audited draft, when a generator wrote it.
+_GENERATOR = "CASE WHEN dr.kind = 'generated' THEN dr.author END"
 
 
 def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any]]:
@@ -112,21 +120,25 @@ def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any
                f.phrase, f.reason AS flag_reason,
                d.decision, d.reason_code, d.note, d.reviewer, d.decided_at,
                cd.decision_id IS NOT NULL AS is_current,
-               r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at AS audited_at
+               r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at AS audited_at,
+               r.draft_id, dr.kind AS draft_kind, {_GENERATOR} AS generator
         FROM decisions d
         LEFT JOIN current_decisions cd ON cd.decision_id = d.decision_id
         JOIN flags f ON f.flag_id = d.flag_id
         JOIN audit_runs r ON r.run_id = d.run_id
+        LEFT JOIN drafts dr ON dr.draft_id = r.draft_id
         JOIN cases c ON c.case_id = d.case_id
         WHERE {" AND ".join(where_d)}
         UNION ALL
         SELECT 'reviewer_finding', NULL, rf.case_id, c.image_id, c.source, c.is_phantom, rf.run_id,
                NULL, NULL, rf.label, {_box_json("rf")}, rf.x0, rf.y0, rf.x1, rf.y1, NULL, NULL,
                NULL, NULL, rf.note, rf.reviewer, rf.created_at, true,
-               r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at
+               r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at,
+               r.draft_id, dr.kind, {_GENERATOR}
         FROM reviewer_findings rf
         JOIN cases c ON c.case_id = rf.case_id
         LEFT JOIN audit_runs r ON r.run_id = rf.run_id
+        LEFT JOIN drafts dr ON dr.draft_id = r.draft_id
         WHERE {" AND ".join(where_r)}
     """
     return sql, [*params_d, *params_r]

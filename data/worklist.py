@@ -113,6 +113,12 @@ def _filters(query: WorklistQuery, *, with_status: bool) -> tuple[str, list[Any]
     if query.search is not None and query.search.strip():
         clauses.append("contains(search_key, ?)")
         params.append(query.search.strip().lower())
+    if query.draft_kind is not None or query.draft_author is not None:
+        # A semi-join on drafts (indexed by case), only when asked for: the draft filter is rare.
+        wanted = {"kind": query.draft_kind, "author": query.draft_author}
+        tests = " AND ".join(f"d.{column} = ?" for column, value in wanted.items() if value is not None)
+        clauses.append(f"case_id IN (SELECT d.case_id FROM drafts d WHERE {tests})")
+        params.extend(value for value in wanted.values() if value is not None)
     return " AND ".join(clauses), params
 
 

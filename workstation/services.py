@@ -19,6 +19,7 @@ from data.records import (
     CaseRecord,
     DecisionKind,
     DecisionRecord,
+    DraftKind,
     ReasonCode,
     ReviewerFinding,
     StoredAudit,
@@ -29,6 +30,7 @@ from data.store import Store
 from data.worklist import neighbour_case, worklist_page
 from models.registry import get_grounder, get_parser, names
 from models.settings import compare_policy
+from workstation import generated
 from workstation.review_view import ReviewContext, draft_view, finding_rows, flag_cards, run_summary
 
 log = logging.getLogger(__name__)
@@ -83,17 +85,27 @@ def audit_and_save(
     return store.audits.get(saved.run_id)
 
 
-def ensure_audited(store: Store, case_id: str, backends: Backends | None = None) -> tuple[StoredAudit, bool]:
-    """The case's latest audit; a case never audited is audited now with the CPU defaults and saved.
+def ensure_audited(
+    store: Store, case_id: str, backends: Backends | None = None, *, draft_id: int | None = None
+) -> tuple[StoredAudit, bool]:
+    """The case's latest audit (of draft ``draft_id``, when given); a case (or draft) never
+    audited is audited now with the CPU defaults and saved.
 
     Returns the audit and whether it was made just now.
     """
-    stored = store.audits.latest(case_id)
+    if draft_id is None:
+        stored = store.audits.latest(case_id)
+    else:
+        stored = generated.latest_audit_of_draft(store, case_id, draft_id)
     if stored is not None:
         return stored, False
     backends = backends or Backends()
     made = audit_and_save(
-        store, case_id, backends.grounder(DEFAULT_GROUNDER), backends.parser(DEFAULT_PARSER)
+        store,
+        case_id,
+        backends.grounder(DEFAULT_GROUNDER),
+        backends.parser(DEFAULT_PARSER),
+        draft_id=draft_id,
     )
     return made, True
 
@@ -105,13 +117,17 @@ def review_context(
     *,
     backends: Backends | None = None,
     blinded: bool = False,
+    draft_kind: DraftKind | None = None,
+    draft_author: str | None = None,
 ) -> ReviewContext:
     """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
     audited is audited first (``ensure_audited``). ``blinded``: other reviewers' decisions on a
     flag stay hidden until ``reviewer`` has decided it, their drawn boxes until ``reviewer`` has
-    decided every flag (inter-reader studies)."""
+    decided every flag (inter-reader studies). With a draft kind or author (the Worklist's
+    draft filter), the case's latest such draft is the one shown, when it has one."""
     case = store.cases.get(case_id)
-    stored, fresh = ensure_audited(store, case_id, backends)
+    draft = generated.chosen_draft(store, case_id, draft_kind, draft_author)
+    stored, fresh = ensure_audited(store, case_id, backends, draft_id=draft.draft_id if draft else None)
     decisions = store.decisions.current(run_id=stored.run_id)
     report = stored.report
     cards = flag_cards(stored, decisions, reviewer, blinded=blinded)
@@ -207,12 +223,14 @@ def worklist_query(
     reviewer: str = ANY,
     search: str = "",
     phantoms: str = ANY,
+    drafts: str = ANY,
     sort: str = "urgent",
     page: int = 0,
     page_size: int = 50,
 ) -> WorklistQuery:
     """A worklist query from the page's filter widgets, where ``"any"`` means no filter."""
     phantom_filter = {ANY: None, "phantoms only": True, "real images only": False}[phantoms]
+    draft_kind, draft_author = generated.filter_of(drafts)
     return WorklistQuery.model_validate(
         {
             "status": None if status == ANY else status,
@@ -222,6 +240,8 @@ def worklist_query(
             "reviewer": None if reviewer == ANY else reviewer,
             "search": search.strip() or None,
             "phantoms": phantom_filter,
+            "draft_kind": draft_kind,
+            "draft_author": draft_author,
             "sort": sort,
             "page": max(0, page),
             "page_size": page_size,

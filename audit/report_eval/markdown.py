@@ -5,8 +5,8 @@ from __future__ import annotations
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.report_eval.document import (
     Difference,
+    Feedback,
     FlagRate,
-    GeneratorScores,
     Interval,
     LabelScores,
     MacroScore,
@@ -33,7 +33,7 @@ def value_text(value: float | None, ci: Interval, basis: str) -> str:
     return f"{value:.3f}{bounds} {basis}"
 
 
-def _label_cell(scores: LabelScores, figure: str) -> str:
+def label_cell(scores: LabelScores, figure: str) -> str:
     fractions = {
         "precision": (scores.tp, scores.tp + scores.fp),
         "recall": (scores.tp, scores.tp + scores.fn),
@@ -45,21 +45,20 @@ def _label_cell(scores: LabelScores, figure: str) -> str:
     return text + (" †" if scores.directional else "")
 
 
-def _macro_cell(score: MacroScore) -> str:
+def macro_cell(score: MacroScore) -> str:
     return value_text(score.value, score.ci, f"({score.labels} labels)")
 
 
-def _rate_cell(rate: FlagRate) -> str:
+def rate_cell(rate: FlagRate) -> str:
     return value_text(rate.rate, rate.ci, f"({rate.cases:,}/{rate.of:,})")
 
 
-def _feedback_cell(scores: GeneratorScores) -> str:
-    feedback = scores.reviewer_feedback
+def feedback_text(feedback: Feedback | None) -> str:
+    """Reviewers' accepted-flag rate, '0.667 (2/3)' accepted of decided, or why there is none yet."""
     if feedback is None or feedback.decisions == 0:
         return "no decisions yet"
-    return value_text(
-        feedback.accepted_flag_rate, (None, None), f"({feedback.accepted:,}/{feedback.decisions:,})"
-    )
+    basis = f"({feedback.accepted:,}/{feedback.decisions:,})"
+    return value_text(feedback.accepted_flag_rate, (None, None), basis)
 
 
 def _difference_row(diff: Difference) -> str:
@@ -94,22 +93,22 @@ def render_markdown(evaluation: ReportEvaluation) -> str:
     for name, scores in generators.items():
         lines.append(
             f"| {name} | {scores.cases:,} | {scores.scored:,} | {scores.failed:,} | {scores.not_generated:,} "
-            f"| {scores.recovered:,} | {_feedback_cell(scores)} |"
+            f"| {scores.recovered:,} | {feedback_text(scores.reviewer_feedback)} |"
         )
     header = ["", "| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += ["", "## Pathology (rules parser on the report vs reference labels, per case)", *header]
     for label in FINDING_LABELS:
         for figure in PATHOLOGY_FIGURES:
-            cells = [_label_cell(generators[name].pathology[label], figure) for name in names]
+            cells = [label_cell(generators[name].pathology[label], figure) for name in names]
             lines.append(f"| {DISPLAY_NAMES[label]} · {_NAMES[figure]} | " + " | ".join(cells) + " |")
     for figure in PATHOLOGY_FIGURES:
-        cells = [_macro_cell(generators[name].macro[figure]) for name in names]
+        cells = [macro_cell(generators[name].macro[figure]) for name in names]
         lines.append(f"| **macro {_NAMES[figure]}** | " + " | ".join(cells) + " |")
     lines += ["", "## Flags per case (the comparator's)", *header]
     for flag_type in RATED_FLAGS:
-        cells = [_rate_cell(generators[name].flag_counts[flag_type]) for name in names]
+        cells = [rate_cell(generators[name].flag_counts[flag_type]) for name in names]
         lines.append(f"| cases with {flag_type} | " + " | ".join(cells) + " |")
-    cells = [_rate_cell(generators[name].flag_counts["URGENT"]) for name in names]
+    cells = [rate_cell(generators[name].flag_counts["URGENT"]) for name in names]
     lines.append("| urgent finding omitted or denied | " + " | ".join(cells) + " |")
     shown = [diff for diff in evaluation.differences if diff.figure in _DIFFERENCES_SHOWN]
     if shown:

@@ -115,3 +115,34 @@ def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(
     assert row["note"] == '\'=HYPERLINK("http://evil.example","x")' and row["reviewer"] == "'=evil"
     parquet, _ = export_bytes(store, "parquet")  # Parquet keeps the values as they are
     assert pd.read_parquet(io.BytesIO(parquet)).iloc[0]["reviewer"] == "=evil"
+
+
+def test_a_decision_on_a_machine_written_draft_carries_its_generator(store: Store) -> None:
+    from audit.recover import read_report
+    from data.generations import NewGeneration
+    from data.records import ReferenceFinding
+    from tests.data.conftest import PTX_BOX, add_case, draft_reading, make_report
+
+    add_case(store, "ptx", findings=(ReferenceFinding(label="pneumothorax", box=PTX_BOX, source="r"),))
+    text = "No pneumothorax."
+    store.generations.add(
+        [
+            NewGeneration(
+                case_id="ptx", generator="gen-a", reading=read_report(text), raw_text=text, backend="import"
+            )
+        ]
+    )
+    (draft,) = store.drafts.for_case("ptx")
+    report = make_report(
+        store.cases.audit_case("ptx").reference,
+        draft_reading(text, ("pneumothorax", "absent", "No pneumothorax")),
+    )
+    urgent, _ = store.audits.save("ptx", report, draft_id=draft.draft_id).flag_ids
+    store.decisions.record(urgent, "amy", "accept")
+    (row,) = export_frame(store).to_dict("records")
+    assert (row["draft_id"], row["draft_kind"], row["generator"]) == (draft.draft_id, "generated", "gen-a")
+
+
+def test_a_human_draft_has_no_generator(decided: Store) -> None:
+    frame = export_frame(decided)
+    assert frame["generator"].isna().all()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from workstation import charts, evaluation, ui
+from workstation import charts, evaluation, report_evaluation, ui
 from workstation.text import md
 
 if TYPE_CHECKING:
@@ -124,6 +124,40 @@ def grounder_comparisons(store: Store) -> None:
                 )
 
 
+def report_generators(store: Store) -> None:
+    """Stored ``eval-reports`` results: the generators side by side, reviewers' acceptance now."""
+    st.subheader("Stored report-generator evaluations")
+    records = store.report_evaluations.newest_first()
+    if not records:
+        st.caption(
+            "None yet: add a generator's reports (`cxr-audit import reports` or `cxr-audit generate`), then "
+            "`cxr-audit eval-reports` scores them against the reference boxes and stores the result here."
+        )
+    for record in records[:5]:
+        evaluation = report_evaluation.evaluation_of(record)
+        with st.expander(
+            f"Report evaluation {record.evaluation_id}: {' vs '.join(record.generators)} on "
+            f"{record.n_cases:,} cases ({record.created_at:%Y-%m-%d %H:%M} UTC)",
+            expanded=record is records[0],
+        ):
+            st.caption(report_evaluation.caption(evaluation))
+            if record.note:
+                st.text(f"Note: {record.note}")
+            feedback = store.report_evaluations.feedback(list(evaluation.generators))
+            st.dataframe(
+                report_evaluation.side_by_side(evaluation, feedback),
+                key=f"ev_rep_{record.evaluation_id}",
+                hide_index=True,
+                width="stretch",
+            )
+            differences = report_evaluation.difference_rows(evaluation)
+            if differences:
+                st.markdown("Paired differences on shared cases (later − earlier), bootstrap 95% intervals")
+                st.dataframe(
+                    differences, key=f"ev_rep_diff_{record.evaluation_id}", hide_index=True, width="stretch"
+                )
+
+
 st.title("Evaluation")
 st.caption(
     "Acceptance (accepted ÷ decided) is a proxy for precision: it says how often reviewers agreed a flag was "
@@ -148,3 +182,4 @@ with ui.errors_shown():
     backends(store)
     eval_runs(store)
     grounder_comparisons(store)
+    report_generators(store)

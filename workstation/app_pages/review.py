@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
-from data.records import MAX_NOTE_CHARS, REASON_CODE_NAMES, REASON_CODES
+from data.records import MAX_NOTE_CHARS, REASON_CODE_NAMES, REASON_CODES, DraftKind
 from data.store import Store
-from workstation import access, overlay, review_actions, services, session, ui
+from workstation import access, generated, overlay, review_actions, services, session, ui
 from workstation.review_view import FlagCard, Layers, ReviewContext, choice_index, decision_text, flag_heading
 from workstation.text import md
 
@@ -63,6 +63,14 @@ def header(context: ReviewContext) -> None:
             "**Synthetic phantom**: a drawn model of a chest radiograph, not a patient image.",
             icon=":material/science:",
         )
+
+
+def authorship(store: Store, context: ReviewContext, kind: DraftKind | None, author: str | None) -> None:
+    """Who wrote the draft, when a report generator did; report generations that failed here."""
+    for notice in generated.authorship_notices(store, context.audit, kind, author):
+        st.info(notice, icon=":material/smart_toy:")
+    for line in generated.failed_generations(store, context.case.case_id):
+        st.text(line)
 
 
 def audit_banners(context: ReviewContext) -> None:
@@ -287,10 +295,18 @@ reviewer = viewer.name
 with ui.errors_shown():
     case_id = case_to_open(store)
     with st.spinner("Opening the case (a case never audited is audited now with the CPU defaults)…"):
+        draft_kind, draft_author = generated.session_filter(st.session_state)
         context = services.review_context(
-            store, case_id, reviewer, backends=ui.backends(), blinded=access.blinded(store, viewer)
+            store,
+            case_id,
+            reviewer,
+            backends=ui.backends(),
+            blinded=access.blinded(store, viewer),
+            draft_kind=draft_kind,
+            draft_author=draft_author,
         )
     header(context)
+    authorship(store, context, draft_kind, draft_author)
     audit_banners(context)
     left, right = st.columns([3, 2], gap="large")
     with left:

@@ -11,7 +11,7 @@ from data.review_stats import known_reviewers
 from data.reviewer_progress import OwnProgress, own_progress
 from data.store import Store
 from data.worklist import worklist_page
-from workstation import services, session, ui
+from workstation import generated, services, session, ui
 
 PAGE_KEY = "wl_page"
 SORTS = {"urgent": "urgent first", "case_id": "case id", "recent": "recently audited"}
@@ -72,6 +72,7 @@ def filters(store: Store) -> WorklistQuery:
             "Rows per page", [25, 50, 100, 200], index=1, key="wl_page_size", on_change=_reset_page
         )
         page_number = second[4].number_input("Page", min_value=1, step=1, key=PAGE_KEY)
+        drafts = draft_filter(store)
     return services.worklist_query(
         status=status,
         label=label,
@@ -80,9 +81,32 @@ def filters(store: Store) -> WorklistQuery:
         reviewer=reviewer,
         search=search,
         phantoms=phantoms,
+        drafts=drafts,
         sort=sort,
         page=int(page_number) - 1,
         page_size=page_size,
+    )
+
+
+def _keep_draft_choice() -> None:
+    st.session_state[generated.DRAFT_CHOICE] = st.session_state.get("wl_drafts")
+    _reset_page()
+
+
+def draft_filter(store: Store) -> str:
+    """Cases with a draft of a kind or by one generator; the Review page then shows that draft."""
+    options = generated.draft_options(store)
+    current = st.session_state.get(generated.DRAFT_CHOICE, generated.ANY)
+    return str(
+        st.columns([4, 7])[0].selectbox(
+            "Drafts",
+            options,
+            index=options.index(current) if current in options else 0,
+            key="wl_drafts",
+            on_change=_keep_draft_choice,
+            format_func=generated.option_label,
+            help="Only cases with such a draft; Review opens that draft (a generator's report) for each.",
+        )
     )
 
 
