@@ -25,18 +25,15 @@ from data.sql import Family, fetch_records, now, to_json
 
 
 def _select(where: str, *, latest: bool) -> str:
-    """Generations with their draft's text; only each generator's latest per case when ``latest``."""
-    qualify = (
-        "QUALIFY row_number() OVER (PARTITION BY g.generator, g.case_id ORDER BY g.generation_id DESC) = 1"
-        if latest
-        else ""
-    )
+    """Generations with their draft's text: each generator's current one per case (the
+    ``current_generations`` view) when ``latest``, else every one, oldest first."""
+    table = "current_generations" if latest else "generations"
     return f"""
         SELECT g.generation_id, g.case_id, g.generator, g.backend, g.model, g.profile, g.outcome,
                g.raw_text, g.error, coalesce(g.repairs, '[]') AS repairs, g.draft_id, d.text, g.run,
                g.seconds, g.created_at
-        FROM generations g LEFT JOIN drafts d ON d.draft_id = g.draft_id
-        WHERE {where} {qualify}
+        FROM {table} g LEFT JOIN drafts d ON d.draft_id = g.draft_id
+        WHERE {where}
         ORDER BY {"g.generator, g.case_id" if latest else "g.generation_id"}
     """
 

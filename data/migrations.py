@@ -411,6 +411,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             """,
             "CREATE INDEX generations_case ON generations(case_id)",
+            # A generator's current report for a case: its latest generation there (the one
+            # definition; everything that means "the current report" reads this view).
+            """
+            CREATE VIEW current_generations AS
+            SELECT * FROM generations
+            QUALIFY row_number() OVER (PARTITION BY generator, case_id ORDER BY generation_id DESC) = 1
+            """,
             "CREATE SEQUENCE IF NOT EXISTS report_evaluation_id_seq START 1",
             """
             CREATE TABLE report_evaluations (

@@ -3,6 +3,8 @@ that did not fail, the latest per generator and case current; reviewers' feedbac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from audit.recover import read_report
@@ -124,3 +126,25 @@ class TestFeedback:
         assert scores.accepted_flag_rate == pytest.approx(2 / 3)
         assert (scores.flags, scores.flags_decided) == (2, 2)
         assert scores.by_type["MISSING"].decisions == 2 and scores.by_type["MISSING"].rate == 0.5
+
+
+def test_a_file_from_before_generations_gains_them_and_keeps_its_drafts(tmp_path: Path) -> None:
+    from data.migrations import MIGRATIONS
+    from tests.data.test_migrations import T0, at_schema
+
+    path = tmp_path / "old.duckdb"
+    before = next(m.version for m in MIGRATIONS if m.name.startswith("report generations")) - 1
+    con = at_schema(path, before)
+    con.execute(
+        "INSERT INTO cases (case_id, image_id, source, created_at, updated_at) "
+        f"VALUES ('c1', 'c1.png', 'nih', {T0}, {T0})"
+    )
+    con.execute(
+        f"INSERT INTO drafts (case_id, text, kind, created_at) VALUES ('c1', 'Old draft.', 'human', {T0})"
+    )
+    con.close()
+    with Store.open(path) as store:
+        assert [d.text for d in store.drafts.for_case("c1")] == ["Old draft."]
+        assert store.generations.latest() == [] and store.report_evaluations.newest_first() == []
+        store.generations.add([generation("c1", "g", "New report.")])
+        assert store.drafts.default("c1").text == "Old draft."  # a human draft stays the default
