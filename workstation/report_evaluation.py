@@ -9,12 +9,12 @@ from typing import Any
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.report_eval import Feedback, ReportEvaluation
-from audit.report_eval.figures import PATHOLOGY_FIGURES
 from audit.report_eval.markdown import feedback_text, label_cell, macro_cell, rate_cell
 from audit.report_eval.records import RATED_FLAGS
 from data.records import ReportEvaluationRecord
 
 _FIGURE_NAMES = {"precision": "precision", "recall": "recall", "f1": "F1", "accuracy": "accuracy"}
+MACRO_ORDER = ("f1", "recall", "precision", "accuracy")  # the headline first
 
 
 def evaluation_of(record: ReportEvaluationRecord) -> ReportEvaluation:
@@ -33,7 +33,7 @@ def side_by_side(evaluation: ReportEvaluation, feedback_now: Mapping[str, Feedba
         "cases (scored / failed)",
         {n: f"{g.cases:,} ({g.scored:,} / {g.failed:,})" for n, g in generators.items()},
     )
-    for figure in PATHOLOGY_FIGURES:
+    for figure in MACRO_ORDER:
         add(f"macro {_FIGURE_NAMES[figure]}", {n: macro_cell(g.macro[figure]) for n, g in generators.items()})
     for label in FINDING_LABELS:
         for figure in ("f1", "recall", "precision"):
