@@ -13,7 +13,14 @@ import inspect
 import sys
 import time
 
-CPU_BENCHMARKS: tuple[str, ...] = ("parser_openi", "store", "eval_nih", "app", "openai_concurrency")
+CPU_BENCHMARKS: tuple[str, ...] = (
+    "parser_openi",
+    "store",
+    "eval_nih",
+    "report_eval_nih",
+    "app",
+    "openai_concurrency",
+)
 ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu", "regression")
 
 

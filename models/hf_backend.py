@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Generic, Self, TypeVar
 
+from audit.protocols import AuditCase
 from models.checkpoints import AnyProfile
 from models.generation import (
     AttemptRecord,
@@ -37,6 +39,7 @@ from models.settings import BackendSettings
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Reading)
+P = TypeVar("P")
 Progress = Callable[[int], None]
 
 
@@ -186,3 +189,37 @@ class ChatBackend(Generic[R]):
                 progress(len(batch))
         self.last_runs = tuple(run for _, run in results)
         return results
+
+    def run_images(
+        self,
+        cases: Sequence[AuditCase],
+        prepare: Callable[[AuditCase], P],
+        chat: Callable[[P, DecodingPlan], list[Message]],
+        reader: Callable[[P], Callable[[str], R]],
+        failed: Callable[[str], R],
+        progress: Progress | None = None,
+    ) -> list[tuple[R, RunRecord | None]]:
+        """Each case's reading with the record of its attempts, in order, through :meth:`run_batch`.
+
+        ``prepare`` shapes a case's image for the model; a case it raises on (no image, an
+        unreadable one) gets ``failed(reason)`` and no record, without a generation.
+        """
+        results: list[tuple[R, RunRecord | None] | None] = [None] * len(cases)
+        chats: list[Callable[[DecodingPlan], list[Message]]] = []
+        readers: list[Callable[[str], R]] = []
+        positions: list[int] = []
+        for position, case in enumerate(cases):
+            try:
+                prepared = prepare(case)
+            except (ValueError, OSError) as error:
+                log.warning("case %s has no usable image: %s", case.case_id, error)
+                results[position] = (failed(f"no usable image: {error}"), None)
+                if progress is not None:
+                    progress(1)
+                continue
+            chats.append(partial(chat, prepared))
+            readers.append(reader(prepared))
+            positions.append(position)
+        for position, (reading, run) in zip(positions, self.run_batch(chats, readers, progress), strict=True):
+            results[position] = (reading, run)
+        return [item for item in results if item is not None]

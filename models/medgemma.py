@@ -13,7 +13,6 @@ Importing this module imports neither torch nor transformers; building the backe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -24,8 +23,6 @@ from models.generation import RunRecord
 from models.grounding import PreparedImage, prepare_image, read_grounding
 from models.hf_backend import ChatBackend, Progress
 from models.prompts import DecodingPlan, Message
-
-log = logging.getLogger(__name__)
 
 
 class MedGemmaGrounder(ChatBackend[ImageReading]):
@@ -49,30 +46,19 @@ class MedGemmaGrounder(ChatBackend[ImageReading]):
         self, cases: Sequence[AuditCase], progress: Progress | None = None
     ) -> list[tuple[ImageReading, RunRecord | None]]:
         """Each case's reading with the record of its attempts (None when there was no image)."""
-        results: list[tuple[ImageReading, RunRecord | None] | None] = [None] * len(cases)
-        chats: list[Callable[[DecodingPlan], list[Message]]] = []
-        readers: list[Callable[[str], ImageReading]] = []
-        positions: list[int] = []
-        for position, case in enumerate(cases):
-            try:
-                prepared = prepare_image(case, self.profile)
-            except (ValueError, OSError) as error:
-                log.warning("cannot ground case %s: %s", case.case_id, error)
-                results[position] = (
-                    ImageReading(backend=self.name, outcome=ParseOutcome.failed(f"no usable image: {error}")),
-                    None,
-                )
-                if progress is not None:
-                    progress(1)
-                continue
-            chats.append(partial(self._chat, prepared))
-            readers.append(
-                partial(read_grounding, prepared=prepared, backend=self.name, profile=self.profile)
-            )
-            positions.append(position)
-        for position, (reading, run) in zip(positions, self.run_batch(chats, readers, progress), strict=True):
-            results[position] = (reading, run)
-        return [item for item in results if item is not None]
+        return self.run_images(
+            cases,
+            partial(prepare_image, profile=self.profile),
+            self._chat,
+            lambda prepared: partial(
+                read_grounding, prepared=prepared, backend=self.name, profile=self.profile
+            ),
+            lambda reason: ImageReading(backend=self.name, outcome=ParseOutcome.failed(reason)),
+            progress,
+        )
+
+    def _reader(self, prepared: PreparedImage) -> Callable[[str], ImageReading]:
+        return partial(read_grounding, prepared=prepared, backend=self.name, profile=self.profile)
 
     def _chat(self, prepared: PreparedImage, plan: DecodingPlan) -> list[Message]:
         return self.profile.messages(prepared.image)

@@ -14,7 +14,6 @@ generator does.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -29,8 +28,6 @@ from models.hf_backend import ChatBackend
 from models.imaging import downscale, png_data_url, to_rgb
 from models.openai_backend import _EndpointBackend
 from models.prompts import DecodingPlan, Message
-
-log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
@@ -84,24 +81,17 @@ class MedGemmaReportGenerator(ChatBackend[ReportReading]):
         return self.loaded.plan.model_id
 
     def generate_batch(self, cases: Sequence[AuditCase], progress: Progress | None = None) -> list[ReportRun]:
-        results: list[ReportRun | None] = [None] * len(cases)
-        chats: list[Callable[[DecodingPlan], list[Message]]] = []
-        positions: list[int] = []
-        for position, case in enumerate(cases):
-            try:
-                image = report_image(case, self.profile)
-            except (ValueError, OSError) as error:
-                log.warning("cannot write a report for case %s: %s", case.case_id, error)
-                results[position] = ReportRun(case.case_id, failed_report(f"no usable image: {error}"), None)
-                if progress is not None:
-                    progress(1)
-                continue
-            chats.append(partial(self._chat, image))
-            positions.append(position)
-        readers = [read_report] * len(chats)
-        for position, (reading, run) in zip(positions, self.run_batch(chats, readers, progress), strict=True):
-            results[position] = ReportRun(cases[position].case_id, reading, run)
-        return [item for item in results if item is not None]
+        results = self.run_images(
+            cases,
+            partial(report_image, profile=self.profile),
+            self._chat,
+            lambda image: read_report,
+            failed_report,
+            progress,
+        )
+        return [
+            ReportRun(case.case_id, reading, run) for case, (reading, run) in zip(cases, results, strict=True)
+        ]
 
     def _chat(self, image: Any, plan: DecodingPlan) -> list[Message]:
         return self.profile.messages(image)

@@ -199,6 +199,15 @@ class TestFolder:
         import_folder(store, folder, annotations, drafts)
         assert len(store.drafts.for_case("a")) == 1  # the same draft is not added twice
 
+    def test_a_generators_drafts_are_left_to_import_reports(
+        self, store: Store, folder: Path, tmp_path: Path
+    ) -> None:
+        drafts = tmp_path / "drafts.csv"
+        drafts.write_text('image,text,author,kind\na.png,"Right effusion.",gen-a,generated\n')
+        summary = import_folder(store, folder, drafts=drafts)
+        assert store.drafts.for_case("a") == []
+        assert summary.skipped == {"draft kind not one of human, synthetic, student": 1}
+
     @pytest.mark.parametrize(
         "image",
         ["../outside.png", "/etc/passwd", "sub/../../outside.png"],

@@ -40,19 +40,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--urgent", help="comma-separated urgent labels (default: the settings' urgent_labels)"
     )
+    add_scoring_options(parser, silence="a grounder that said nothing", record="comparison")
+    parser.set_defaults(func=run)
+
+
+def add_scoring_options(parser: argparse.ArgumentParser, *, silence: str, record: str) -> None:
+    """How failures count, the bootstrap, and storing the result: the commands that score and store."""
     parser.add_argument(
         "--failed-as",
         choices=("silence", "excluded"),
         default="silence",
-        help="a failed or missing case counts as a grounder that said nothing (default), or is left out",
+        help=f"a failed or missing case counts as {silence} (default), or is left out",
     )
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.add_argument("--note", help="a note stored with the comparison")
-    parser.add_argument(
-        "--no-store", action="store_true", help="do not record the comparison in the database"
-    )
-    parser.set_defaults(func=run)
+    parser.add_argument("--note", help=f"a note stored with the {record}")
+    parser.add_argument("--no-store", action="store_true", help=f"do not record the {record} in the database")
 
 
 def parse_runs(values: list[str]) -> dict[str, Path]:

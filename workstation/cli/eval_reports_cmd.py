@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.cli.backends import add_policy_options, policy_from
+from workstation.cli.compare_cmd import add_scoring_options
 from workstation.cli.errors import CliError
 from workstation.cli.ground_cmd import add_case_options, load_cases
 
@@ -44,18 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--parser", default="rules", help="draft parser reading the reports (default rules)")
     add_case_options(parser)
     add_policy_options(parser)
-    parser.add_argument(
-        "--failed-as",
-        choices=("silence", "excluded"),
-        default="silence",
-        help="a failed or missing report counts as one that says nothing (default), or is left out",
-    )
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.add_argument("--note", help="a note stored with the evaluation")
-    parser.add_argument(
-        "--no-store", action="store_true", help="do not record the evaluation in the database"
-    )
+    add_scoring_options(parser, silence="a report that says nothing", record="evaluation")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=run)
 

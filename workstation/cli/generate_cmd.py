@@ -24,6 +24,7 @@ from workstation.cli.errors import CliError
 GENERATORS = ("medgemma", "openai")
 CHUNK = 32  # cases generated, then stored, at a time
 FAILURES_SHOWN = 10
+RELEASE_S = 2.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--concurrency must be at least 1, got {args.concurrency}")
     extra = {"batch_size": args.concurrency} if args.generator == "medgemma" and args.concurrency else {}
     settings = settings_from(args, "generator", args.generator, **extra)
-    with Store.open(args.db, idle_release_s=0, lock_timeout_s=max(0.0, args.wait)) as store:
+    # Released after RELEASE_S idle: a chunk's reads and writes share one opening, and the app
+    # can use the file while the model writes.
+    with Store.open(args.db, idle_release_s=RELEASE_S, lock_timeout_s=max(0.0, args.wait)) as store:
         wanted = _case_ids(store, args)
         generator = get_generator(args.generator, settings)
         name = generator_name(args, generator.model_id)
