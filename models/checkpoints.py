@@ -391,7 +391,7 @@ _PROFILES: tuple[AnyProfile, ...] = (
     ReportProfile(
         name=DEFAULT_REPORT_PROFILE,
         title="Base MedGemma 4B instruct writing a chest X-ray report with this project's prompt",
-        model_ids=("google/medgemma-4b-it", "google/medgemma-1.5-4b-it"),
+        model_ids=("google/medgemma-1.5-4b-it", "google/medgemma-4b-it"),
         source="models/prompts.py (our wording); MedGemma's chat template (system turn, image first)",
         system_prompt=REPORT_SYSTEM,
         prompt=REPORT_INSTRUCTION,
