@@ -21,9 +21,8 @@ Profiles:
 - ``nemotron-3-nano``: ``nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16`` parsing drafts with our
   prompt; stops on ``<|im_end|>`` (its generation config's eos is another token), thinks
   by default (the chat template's ``enable_thinking``).
-- ``medgemma-report``: base MedGemma 4B instruct writing a free-text report with our
-  prompt (:mod:`models.prompts`): a system turn, the image first, unpadded (no boxes to
-  map back).
+- ``medgemma-report``: base MedGemma 4B writing a free-text report with our prompt
+  (:mod:`models.prompts`): a system turn, the image first, unpadded (no boxes to map back).
 
 Nothing here imports more than pydantic and :mod:`audit`.
 """
@@ -56,6 +55,7 @@ ThinkingMechanism = Literal["template_kwarg", "system_directive"]
 
 DEFAULT_GROUNDING_PROFILE = "medgemma-cxr-auditor-v2"
 DEFAULT_PARSING_PROFILE = "nemotron-3-nano"
+DEFAULT_REPORT_PROFILE = "medgemma-report"
 # Decimals of box_2d in a training target: a tenth of a pixel on a 1,000 px image.
 TARGET_DECIMALS = 4
 
@@ -167,15 +167,48 @@ class _Profile(BaseModel):
         return {name: label for name, label in self.label_map.items() if name != label}
 
 
-class GroundingProfile(_Profile):
+class _ImageProfile(_Profile):
+    """What the checkpoints that look at an image share: where the image goes, and its size."""
+
+    image_first: bool = Field(description="the image part comes before the text in the user turn")
+    max_image_side: int = Field(gt=0, description="longer side, in pixels, of the image sent (no upscaling)")
+
+    def user_turn(self, image: Any = None) -> Message:
+        """The one user turn: the image part and the prompt, in the checkpoint's order.
+
+        Without ``image`` the image part is a placeholder (a training corpus, an endpoint's
+        data URL); with a PIL image it rides in the part, as transformers processors take it.
+        """
+        image_part: dict[str, Any] = {"type": "image"} if image is None else {"type": "image", "image": image}
+        text_part = {"type": "text", "text": self.prompt}
+        return {
+            "role": "user",
+            "content": [image_part, text_part] if self.image_first else [text_part, image_part],
+        }
+
+    def messages(self, image: Any = None) -> list[Message]:
+        """The whole chat for one image: a system turn only if the checkpoint takes one."""
+        if self.system_prompt is None:
+            return [self.user_turn(image)]
+        system = {"role": "system", "content": [{"type": "text", "text": self.system_prompt}]}
+        return [system, self.user_turn(image)]
+
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size an image is sent at: its aspect ratio, longer side at most ``max_image_side``."""
+        longer = max(width, height)
+        if longer <= self.max_image_side:
+            return width, height
+        scale = self.max_image_side / longer
+        return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+class GroundingProfile(_ImageProfile):
     """How an image-text-to-text checkpoint is asked for findings with boxes."""
 
     task: Literal["grounding"] = "grounding"
-    image_first: bool = Field(description="the image part comes before the text in the user turn")
     box_scale: Literal["unit", "per_mille"] = Field(description="the scale the checkpoint writes box_2d in")
     box_reference: BoxReference = Field(description="the image whose height and width boxes are fractions of")
     pad_to_square: bool = Field(description="pad the image to a square (black, centred) before sending it")
-    max_image_side: int = Field(gt=0, description="longer side, in pixels, of the image sent (no upscaling)")
     model_image_size: int = Field(gt=0, description="the square the processor resizes every image to")
 
     @model_validator(mode="after")
@@ -185,18 +218,6 @@ class GroundingProfile(_Profile):
                 f"{self.name}: boxes refer to the padded square exactly when the image is padded"
             )
         return self
-
-    def user_turn(self, image: Any = None) -> Message:
-        """The one user turn: the image part and the prompt, in the checkpoint's order.
-
-        Without ``image`` the image part is a placeholder (a training corpus, an endpoint's
-        data URL); with a PIL image it rides in the part, as transformers processors take it.
-        """
-        return _image_turn(self.prompt, self.image_first, image)
-
-    def messages(self, image: Any = None) -> list[Message]:
-        """The whole chat for one grounding: a system turn only if the checkpoint takes one."""
-        return _image_chat(self.system_prompt, self.user_turn(image))
 
     def answer_text(self, findings: Sequence[tuple[Label, Box | None]]) -> str:
         """The answer the checkpoint is to write for ``findings``: a training target.
@@ -224,31 +245,16 @@ class GroundingProfile(_Profile):
         return [*self.messages(), answer]
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
-        """The size an image of ``width`` x ``height`` is sent at: its own aspect ratio, the
-        longer side at most ``max_image_side``, never enlarged (padding, if any, comes first)."""
+        """As for any image (never enlarged), the padding, if any, first."""
         if self.pad_to_square:
             width = height = max(width, height)
-        return _fit(width, height, self.max_image_side)
+        return super().input_size(width, height)
 
 
-class ReportProfile(_Profile):
-    """How an image-text-to-text checkpoint is asked to write a report (free text, no boxes).
-
-    The vocabulary is the findings the prompt asks about; the report is read into them by the
-    draft parser, like any draft.
-    """
+class ReportProfile(_ImageProfile):
+    """How a checkpoint is asked for a free-text report; its vocabulary: the findings asked about."""
 
     task: Literal["report"] = "report"
-    image_first: bool = Field(description="the image part comes before the text in the user turn")
-    max_image_side: int = Field(gt=0, description="longer side, in pixels, of the image sent (no upscaling)")
-
-    def messages(self, image: Any = None) -> list[Message]:
-        """The chat for one report: a system turn if the checkpoint takes one, then the image and prompt."""
-        return _image_chat(self.system_prompt, _image_turn(self.prompt, self.image_first, image))
-
-    def input_size(self, width: int, height: int) -> tuple[int, int]:
-        """The size an image is sent at: its aspect ratio, longer side at most ``max_image_side``."""
-        return _fit(width, height, self.max_image_side)
 
 
 class ParsingProfile(_Profile):
@@ -277,26 +283,6 @@ class ParsingProfile(_Profile):
         if thinking and self.thinking is not None:
             return self.thinking.budget_tokens
         return self.max_new_tokens
-
-
-def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
-    longer = max(width, height)
-    if longer <= max_side:
-        return width, height
-    scale = max_side / longer
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _image_turn(prompt: str, image_first: bool, image: Any) -> Message:
-    image_part: dict[str, Any] = {"type": "image"} if image is None else {"type": "image", "image": image}
-    text_part = {"type": "text", "text": prompt}
-    return {"role": "user", "content": [image_part, text_part] if image_first else [text_part, image_part]}
-
-
-def _image_chat(system_prompt: str | None, user: Message) -> list[Message]:
-    if system_prompt is None:
-        return [user]
-    return [{"role": "system", "content": [{"type": "text", "text": system_prompt}]}, user]
 
 
 AnyProfile = GroundingProfile | ParsingProfile | ReportProfile
@@ -340,8 +326,6 @@ def _fine_tune(name: str, model_id: str, title: str) -> GroundingProfile:
         corrective_retries=False,
     )
 
-
-DEFAULT_REPORT_PROFILE = "medgemma-report"
 
 _PROFILES: tuple[AnyProfile, ...] = (
     _fine_tune(
@@ -443,10 +427,8 @@ def names(task: ProfileTask) -> list[str]:
 
 def profile_for_model(model_id: str, task: ProfileTask) -> str | None:
     """The profile whose checkpoints include ``model_id`` (a hub id), or None (e.g. a local folder)."""
-    return next(
-        (p.name for p in PROFILES.values() if p.task == task and model_id in p.model_ids),
-        None,
-    )
+    found = (p.name for p in PROFILES.values() if p.task == task and model_id in p.model_ids)
+    return next(found, None)
 
 
 def choose_profile(
