@@ -101,6 +101,17 @@ def write_reports(folder: Path, db: Path, case_ids: list[str]) -> dict[str, Path
     return files
 
 
+def with_nih_findings(db: Path, case_ids: list[str]) -> int:
+    """Cases among ``case_ids`` with a NIH box of one of the labels (not every NIH label is one:
+    an atelectasis-only image has none, and a silent report is rightly not MISSING there)."""
+    from data.store import Store
+
+    with Store.open(db, read_only=True) as store:
+        return sum(
+            any(f.source == NIH for f in store.cases.reference_findings(case_id)) for case_id in case_ids
+        )
+
+
 def fake_generator(request: dict[str, Any]) -> Any:
     from bench.fake_endpoint import Reply
 
@@ -269,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         document = json.loads((out / "report_eval.json").read_text(encoding="utf-8"))
         counts = store_counts(db)
+        with_findings = with_nih_findings(db, case_ids)
     g = document["generators"]
     faithful = g["faithful"]["flag_counts"]
     checks.append(
@@ -278,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     checks.append(
         "silent: recall "
         + ", ".join(f"{label} {_f(row['recall'])}" for label, row in g["silent"]["pathology"].items())
-        + f"; MISSING on {g['silent']['flag_counts']['MISSING']['cases']} of {g['silent']['cases']} cases"
+        + f"; MISSING on {g['silent']['flag_counts']['MISSING']['cases']} of {g['silent']['cases']} cases "
+        f"(the cases with a NIH box of one of the labels: {with_findings:,})"
     )
     fake = counts["fake-endpoint"]
     counted = g["fake-endpoint"]["failed"]

@@ -74,13 +74,16 @@ class Audits(Family):
 
         return self.db.transaction("save an audit run", write)
 
-    def latest(self, case_id: str) -> StoredAudit | None:
-        """The case's most recent audit run, its report rebuilt, or None when never audited."""
+    def latest(self, case_id: str, *, draft_id: int | None = None) -> StoredAudit | None:
+        """The case's most recent audit run (not a teaching run; of draft ``draft_id``, when
+        given), its report rebuilt, or None when never audited."""
+        of_draft = "" if draft_id is None else " AND draft_id = ?"
+        params: list[object] = [case_id] if draft_id is None else [case_id, draft_id]
         row = self.db.read(
             lambda cur: cur.execute(
-                "SELECT run_id FROM audit_runs WHERE case_id = ? AND purpose = 'audit' "
+                f"SELECT run_id FROM audit_runs WHERE case_id = ? AND purpose = 'audit'{of_draft} "
                 "ORDER BY run_id DESC LIMIT 1",
-                [case_id],
+                params,
             ).fetchone()
         )
         return None if row is None else self.get(int(row[0]))

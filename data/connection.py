@@ -45,6 +45,7 @@ from data.errors import (
     DatabaseReadOnlyError,
     NoDatabaseError,
     NotADatabaseError,
+    SchemaHistoryError,
     SchemaTooNewError,
     SchemaTooOldError,
     StoreError,
@@ -115,6 +116,19 @@ def _make_parent(path: Path) -> None:
 def _applied_version(conn: duckdb.DuckDBPyConnection) -> int:
     row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _check_history(path: str, conn: duckdb.DuckDBPyConnection) -> None:
+    """Each step the file records is this version's step of that number, by name.
+
+    Two branches may each add "the next" migration; a file one of them migrated must not
+    have the other's step of the same number skipped as if applied.
+    """
+    expected = {migration.version: migration.name for migration in MIGRATIONS}
+    recorded = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+    for version, name in recorded:
+        if version in expected and name != expected[version]:
+            raise SchemaHistoryError(path, int(version), str(name), expected[version])
 
 
 _NOT_WRITABLE = ("permission denied", "operation not permitted", "read-only file system")
@@ -304,6 +318,7 @@ class Database:
             raise NotADatabaseError(self.path, "it holds no audit database tables") from error
         if current > LATEST_VERSION:
             raise SchemaTooNewError(self.path, current, LATEST_VERSION)
+        _check_history(self.path, conn)
         if current < LATEST_VERSION:
             raise SchemaTooOldError(self.path, current, LATEST_VERSION)
 
@@ -315,6 +330,7 @@ class Database:
         current = _applied_version(conn)
         if current > LATEST_VERSION:
             raise SchemaTooNewError(self.path, current, LATEST_VERSION)
+        _check_history(self.path, conn)
         for migration in MIGRATIONS:
             if migration.version <= current:
                 continue

@@ -54,6 +54,18 @@ class SchemaTooNewError(StoreError):
         )
 
 
+class SchemaHistoryError(StoreError):
+    """The database's schema steps differ from this version's: another build migrated it."""
+
+    def __init__(self, path: str, version: int, found: str, expected: str) -> None:
+        self.version = version
+        super().__init__(
+            f"the audit database {path} recorded schema step {version} as {found!r}, but this version of "
+            f"CXR Draft Auditor's step {version} is {expected!r} (a development build migrated it); "
+            "nothing was changed: use another --db file, or the build that wrote it"
+        )
+
+
 class SchemaTooOldError(StoreError):
     """The database needs an upgrade, and it was opened read-only, so it cannot have one."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from pydantic import field_validator
 
 from audit.recover import ReportReading
 from audit.report_eval import GeneratedReport
@@ -38,6 +39,12 @@ def _select(where: str, *, latest: bool) -> str:
     """
 
 
+def storable(raw: str) -> str:
+    """``raw`` as it is stored: lone surrogates (undecodable bytes) cannot be stored as text, so
+    they are kept as ``\\udcff`` escapes."""
+    return raw.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class NewGeneration(Frozen):
     """One generation to store: the case, the generator, what came back and how it was read."""
 
@@ -50,6 +57,11 @@ class NewGeneration(Frozen):
     profile: str | None = None
     run: dict[str, Any] | None = None  # every attempt of a model backend (its RunRecord)
     seconds: float | None = None
+
+    @field_validator("raw_text")
+    @classmethod
+    def _storable(cls, raw: str | None) -> str | None:
+        return None if raw is None else storable(raw)
 
 
 def _ids(cur: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 from audit.metrics import ratio
 from audit.report_eval import Feedback, TypeFeedback
 from audit.report_eval.document import number
-from data.records import ReportEvaluationRecord
+from data.records import ReportEvaluationRecord, checked_note
 from data.sql import Family, fetch_records, fetch_rows, insert_returning, now, to_json
 
 _FEEDBACK = """
@@ -52,7 +52,7 @@ class ReportEvaluations(Family):
             "n_cases": n_cases,
             "evaluation": to_json(evaluation),
             "out_dir": out_dir,
-            "note": note,
+            "note": checked_note(note),
         }
         return self.db.transaction(
             "save a report evaluation",

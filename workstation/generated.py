@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from data.records import DRAFT_KINDS, DraftKind, DraftRecord, StoredAudit
-from data.sql import fetch_rows
 from data.store import Store
 
 DRAFT_CHOICE = "draft_choice"  # session key: the Worklist's draft filter, as an option string
@@ -61,18 +60,6 @@ def chosen_draft(
         return None
     drafts = store.drafts.for_case(case_id, kind=kind, author=author)
     return drafts[-1] if drafts else None
-
-
-def latest_audit_of_draft(store: Store, case_id: str, draft_id: int) -> StoredAudit | None:
-    rows = store.read(
-        lambda cur: fetch_rows(
-            cur,
-            "SELECT max(run_id) AS run_id FROM audit_runs WHERE case_id = ? AND draft_id = ?",
-            [case_id, draft_id],
-        )
-    )
-    run_id = rows[0]["run_id"] if rows else None
-    return None if run_id is None else store.audits.get(int(run_id))
 
 
 def authorship_notices(

@@ -29,6 +29,7 @@ from data.errors import (
     NoDatabaseError,
     NotADatabaseError,
     NoteTooLongError,
+    SchemaHistoryError,
     SchemaTooNewError,
     SchemaTooOldError,
     UnknownCaseError,
@@ -109,6 +110,10 @@ CATALOGUE: dict[type[BaseException], Remedy] = {
     SchemaTooNewError: Remedy(
         headline="The audit database is from a newer version",
         next_step="upgrade CXR Draft Auditor, or start the app with CXR_AUDIT_DB pointing at another file.",
+    ),
+    SchemaHistoryError: Remedy(
+        headline="The audit database was migrated by another build",
+        next_step="start the app with CXR_AUDIT_DB pointing at another file, or use the build that wrote it.",
     ),
     SchemaTooOldError: Remedy(
         headline="The audit database needs an upgrade",

@@ -93,10 +93,7 @@ def ensure_audited(
 
     Returns the audit and whether it was made just now.
     """
-    if draft_id is None:
-        stored = store.audits.latest(case_id)
-    else:
-        stored = generated.latest_audit_of_draft(store, case_id, draft_id)
+    stored = store.audits.latest(case_id, draft_id=draft_id)
     if stored is not None:
         return stored, False
     backends = backends or Backends()

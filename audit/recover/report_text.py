@@ -3,13 +3,14 @@
 A generated report is free text, so there is little to repair: a closed reasoning trace
 is removed (what a thinking model is asked to write, no repair), a second trace is a
 repair, and surrounding whitespace is trimmed. What cannot become a draft fails with the
-raw text kept: nothing after the trace, a trace never closed, or more text than the
-auditor reads (a generation stuck in a loop).
+raw text kept: nothing after the trace, a trace never closed, or a text the auditor cannot
+read (``audit.pipeline.draft_problem``: past its limit, a generation stuck in a loop; not
+valid text).
 """
 
 from __future__ import annotations
 
-from audit.protocols import MAX_DRAFT_CHARS
+from audit.pipeline import draft_problem
 from audit.recover.json_salvage import strip_reasoning
 from audit.schema import Frozen, ParseOutcome
 
@@ -35,12 +36,7 @@ def read_report(raw: str) -> ReportReading:
     text = answer.strip()
     if not text:
         return ReportReading(text="", outcome=ParseOutcome.failed(NO_TEXT, raw=raw, repairs=tuple(repairs)))
-    if len(text) > MAX_DRAFT_CHARS:
-        return ReportReading(
-            text="",
-            outcome=ParseOutcome.failed(
-                f"the report is {len(text):,} characters long; the auditor reads at most {MAX_DRAFT_CHARS:,}",
-                raw=raw,
-            ),
-        )
+    problem = draft_problem(text)
+    if problem is not None:
+        return ReportReading(text="", outcome=ParseOutcome.failed(problem, raw=raw, repairs=tuple(repairs)))
     return ReportReading(text=text, outcome=ParseOutcome.from_repairs(repairs, raw))

@@ -10,9 +10,10 @@ Other columns are ignored. A row's number is its line in the file, as an editor 
 spreadsheet shows it (the header is line 1; a CSV cell spanning lines: the line it ends on).
 
 An empty ``text`` is kept, not rejected: it is the generator's own empty answer, stored as
-a failed generation and counted. A row is rejected (and named, with its number and the
-reason) when it cannot be read, has no case key, no generator, a generator name that cannot
-be shown safely, or a text that is not a string. Whether each case exists, and whether two
+a failed generation and counted; so is a text with bytes that are not UTF-8. A row is
+rejected (and named, with its number and the reason) when it cannot be read, has no case
+key, no generator, a generator name that cannot be shown safely, or a text that is not a
+string. Whether each case exists, and whether two
 rows give one generator's report for one case twice, the importer checks against the
 database.
 """
@@ -75,10 +76,14 @@ def _suffix(path: Path) -> str:
 
 
 def _open(path: Path) -> io.TextIOWrapper:
+    # Undecodable bytes become lone surrogates, so that they cost their own row (a generator
+    # name or case id no longer matches; a text is read as failed), not the whole file.
     try:
         if path.suffix.lower() == ".gz":
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-        return path.open(encoding="utf-8-sig", newline="")
+            return io.TextIOWrapper(
+                gzip.open(path, "rb"), encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+        return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as error:
         raise ImportFormatError(f"cannot read {path}: {error.strerror or error}") from error
 
@@ -170,6 +175,6 @@ def read_report_rows(path: Path) -> tuple[list[ReportRow], list[RejectedRow]]:
                 rejected.append(parsed)
             else:
                 rows.append(parsed)
-    except (csv.Error, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+    except (csv.Error, EOFError, gzip.BadGzipFile) as error:
         raise ImportFormatError(f"{path} is not readable as {suffix[1:].upper()}: {error}") from error
     return rows, rejected

@@ -3,11 +3,11 @@
 Each valid row (see :mod:`data.importers.report_rows`) names a stored case by ``case_id``
 or by ``image`` (the case's image id), a generator and its text. The text is read as a
 generation (:func:`audit.recover.read_report`): a report becomes a ``generated`` draft whose
-author is the generator; an empty one is stored as a failed generation, raw text kept,
-and counted. Importing the same file again changes nothing: a row whose generator's
-latest report for that case has the same raw text is counted unchanged. A row with a new
-text for a (case, generator) that has a report replaces it as the current one (the earlier
-draft, with any decisions on it, stays). Rows that cannot be used are listed with their
+author is the generator; an empty or unreadable one is stored as a failed generation, raw
+text kept, counted and named by its row. Importing the same file again changes nothing: a
+row whose generator's latest report for that case has the same raw text is counted
+unchanged. A row with a new text for a (case, generator) that has a report replaces it as
+the current one (the earlier draft, with any decisions on it, stays). Rows that cannot be used are listed with their
 number and the reason, never dropped in silence.
 """
 
@@ -21,13 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from audit.recover import read_report
 from data.connection import Database
-from data.generations import NewGeneration
+from data.generations import NewGeneration, storable
 from data.importers.common import BATCH_SIZE
 from data.importers.report_rows import RejectedRow, ReportRow, read_report_rows
 from data.sql import fetch_rows
 from data.store import Store
 
 BACKEND = "import"
+FAILURES_SHOWN = 10
 
 
 class ReportImportSummary(BaseModel):
@@ -40,7 +41,9 @@ class ReportImportSummary(BaseModel):
     added: int = Field(default=0, description="reports for a (case, generator) without one before")
     replaced: int = Field(default=0, description="new reports replacing a generator's earlier one")
     unchanged: int = 0
-    failed: int = Field(default=0, description="stored as failed generations (empty text)")
+    failures: list[RejectedRow] = Field(
+        default_factory=list, description="rows stored as failed generations (an empty or unreadable text)"
+    )
     rejected: list[RejectedRow] = Field(default_factory=list)
     generators: dict[str, int] = Field(default_factory=dict)  # rows stored per generator
     seconds: float = 0.0
@@ -56,10 +59,11 @@ class ReportImportSummary(BaseModel):
             f"{self.replaced:,} replacing an earlier report), {self.unchanged:,} unchanged, "
             f"{len(self.rejected):,} rejected ({self.seconds:.1f} s)",
         ]
-        if self.failed:
-            out.append(
-                f"  {self.failed:,} stored as failed generations (no report text), counted as failures"
-            )
+        if self.failures:
+            out.append(f"  {len(self.failures):,} stored as failed generations, counted as failures:")
+            out.extend(f"    row {item.row}: {item.reason}" for item in self.failures[:FAILURES_SHOWN])
+            if len(self.failures) > FAILURES_SHOWN:
+                out.append(f"    ... and {len(self.failures) - FAILURES_SHOWN:,} more")
         for name, count in sorted(self.generators.items()):
             out.append(f"  generator {name}: {count:,} stored")
         out.extend(f"  rejected row {item.row}: {item.reason}" for item in self.rejected)
@@ -133,7 +137,7 @@ def import_reports(store: Store, path: Path) -> ReportImportSummary:
     pending: list[NewGeneration] = []
     for row, case_id in usable:
         key = (case_id, row.generator)
-        if key in current and current[key] == row.text:
+        if key in current and current[key] == storable(row.text):
             summary.unchanged += 1
             continue
         reading = read_report(row.text)
@@ -146,7 +150,8 @@ def import_reports(store: Store, path: Path) -> ReportImportSummary:
             summary.replaced += 1
         else:
             summary.added += 1
-        summary.failed += reading.failed
+        if reading.failed:
+            summary.failures.append(RejectedRow(row=row.row, reason=reading.outcome.error or "failed"))
         summary.generators[row.generator] = summary.generators.get(row.generator, 0) + 1
     for offset in range(0, len(pending), BATCH_SIZE):
         store.generations.add(pending[offset : offset + BATCH_SIZE])

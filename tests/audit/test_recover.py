@@ -356,8 +356,9 @@ def test_locate_span(span: str, expected: tuple[int, int, str] | None) -> None:
         ("", "failed", "", "the generator returned no report text"),
         ("<think>the heart", "failed", "", "was never closed"),
         ("x" * 20_001, "failed", "", "20,001 characters"),
+        ("Left basal opacity \udcff.", "failed", "", "not valid UTF-8 text (byte 0xff"),
     ],
-    ids=["plain", "whitespace", "closed-trace", "two-traces", "empty", "open-trace", "runaway"],
+    ids=["plain", "whitespace", "closed-trace", "two-traces", "empty", "open-trace", "runaway", "not-text"],
 )
 def test_a_generated_report_becomes_a_draft_or_fails_with_its_raw_text(
     raw: str, status: str, text: str, error: str | None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from data.errors import SchemaHistoryError
 from data.migrations import LATEST_VERSION, MIGRATIONS
 from data.records import WorklistQuery
 from data.store import Store
@@ -100,3 +102,26 @@ def test_a_file_from_before_the_view_gains_current_decisions_the_label_mask_and_
             (1, "amy"): "dismiss",
             (1, "bob"): "accept",
         }
+
+
+def test_the_steps_are_numbered_one_after_another_and_named_once() -> None:
+    """Two branches that each add "the next" migration collide here, not in a user's file."""
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert len({m.name for m in MIGRATIONS}) == len(MIGRATIONS)
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["writing", "read-only"])
+def test_a_file_whose_step_was_another_builds_is_refused_and_left_as_it_was(
+    db_path: Path, read_only: bool
+) -> None:
+    """A step skipped because its number was taken would leave its tables missing for good."""
+    con = at_schema(db_path, LATEST_VERSION)
+    con.execute("UPDATE schema_migrations SET name = 'another branch''s step' WHERE version = 2")
+    con.close()
+    with pytest.raises(SchemaHistoryError, match='step 2 as "another branch\'s step"'):
+        Store.open(db_path, read_only=read_only)
+    con = duckdb.connect(str(db_path))
+    assert con.execute("SELECT name FROM schema_migrations WHERE version = 2").fetchone() == (
+        "another branch's step",
+    )
+    con.close()

@@ -92,7 +92,8 @@ class TestImport:
         )
         summary = import_reports(cases, path)
         assert (summary.rows, summary.added, summary.replaced, summary.unchanged) == (3, 3, 0, 0)
-        assert summary.failed == 1 and summary.generators == {"g": 3}
+        assert [(f.row, f.reason) for f in summary.failures] == [(4, "the generator returned no report text")]
+        assert summary.generators == {"g": 3}
         reports = cases.generations.reports()["g"]
         assert reports["c2"].text == "No acute abnormality."  # found by its image
         assert reports["c3"].failed  # the empty text is the generator's failure, kept and counted
@@ -106,8 +107,25 @@ class TestImport:
         )
         import_reports(cases, path)
         again = import_reports(cases, path)
-        assert (again.added, again.replaced, again.unchanged, again.failed) == (0, 0, 2, 0)
+        assert (again.added, again.replaced, again.unchanged, again.failures) == (0, 0, 2, [])
         assert len(cases.generations.for_case("c1")) == 1 and len(cases.drafts.for_case("c1")) == 1
+
+    def test_bytes_that_are_not_utf8_fail_their_own_row_once_and_the_rest_is_stored(
+        self, cases: Store, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "reports.csv"
+        path.write_bytes(
+            b"case_id,generator,text\nc1,g,Right effusion.\nc2,g,Left \xff opacity.\nc3,g\xfe,Fine.\n"
+        )
+        summary = import_reports(cases, path)
+        assert summary.added == 2 and [r.row for r in summary.rejected] == [4]  # the name cannot be shown
+        (failure,) = summary.failures
+        assert failure.row == 3 and "not valid UTF-8 text (byte 0xff at character 6)" in failure.reason
+        stored = cases.generations.for_case("c2")[0]
+        assert stored.outcome == "failed" and stored.raw_text == "Left \\udcff opacity."
+        assert "    row 3: the draft is not valid UTF-8 text (byte 0xff at character 6)" in summary.lines()
+        again = import_reports(cases, path)
+        assert (again.added, again.replaced, again.unchanged) == (0, 0, 2)
 
     def test_a_new_text_replaces_the_generators_current_report(self, cases: Store, tmp_path: Path) -> None:
         import_reports(cases, jsonl_file(tmp_path, {"case_id": "c1", "generator": "g", "text": "Old."}))

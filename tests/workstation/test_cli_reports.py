@@ -13,7 +13,7 @@ from PIL import Image
 
 from audit.schema import Box, ImageFinding
 from bench.fake_endpoint import FakeEndpoint, Reply, serve
-from data.records import CaseRecord
+from data.records import MAX_NOTE_CHARS, CaseRecord
 from data.store import Store
 from models.registry import MEDGEMMA_BASE_ID
 from workstation.cli.main import main
@@ -205,3 +205,16 @@ class TestEvalReports:
         )
         code, _, err = run_cli(capsys, *args, "--generator", "other")
         assert code == 2 and "no reports by other in the database; it has: g" in err
+
+    def test_a_note_over_the_limit_is_refused_before_anything_is_scored(
+        self, capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path
+    ) -> None:
+        path = reports_csv(tmp_path, "g", FAITHFUL)
+        run_cli(capsys, "import", "reports", "--reports", str(path), "--db", str(db))
+        out_dir = tmp_path / "eval"
+        args = ("eval-reports", "--db", str(db), "--out", str(out_dir), "--no-progress")
+        code, out, err = run_cli(capsys, *args, "--note", "x" * (MAX_NOTE_CHARS + 1))
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+        assert f"{MAX_NOTE_CHARS:,}" in err and not out_dir.exists()
+        with Store.open(db) as store:
+            assert store.report_evaluations.newest_first() == []

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "compare-grounders",
         help="score grounding runs on the same cases, with paired intervals of their differences",
         description="Presence F1 per label and macro, box hit rate and precision at IoU 0.3 and 0.5, "
-        "mean IoU, urgent recall, failures; paired bootstrap 95%% intervals of each difference; "
+        "mean IoU, urgent recall, failures; paired bootstrap 95% intervals of each difference; "
         "figures with N < 20 marked directional. Research and education only.",
     )
     parser.add_argument("--cases", type=Path, required=True, help="case ids: .csv (case_id), .jsonl or text")
@@ -56,6 +56,15 @@ def add_scoring_options(parser: argparse.ArgumentParser, *, silence: str, record
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--note", help=f"a note stored with the {record}")
     parser.add_argument("--no-store", action="store_true", help=f"do not record the {record} in the database")
+
+
+def check_scoring_options(args: argparse.Namespace) -> None:
+    """Refused now, not after the whole scoring has run."""
+    from data.records import checked_note
+
+    if args.bootstrap < 0:
+        raise CliError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    checked_note(args.note)
 
 
 def parse_runs(values: list[str]) -> dict[str, Path]:
@@ -93,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from finetune.comparison_report import MARKDOWN_FILE, write_comparison
     from finetune.grounding import read_case_ids
 
-    if args.bootstrap < 0:
-        raise CliError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    check_scoring_options(args)
     runs = parse_runs(args.run)
     urgent = _urgent(args.urgent)
     cases = load_cases(args, read_case_ids(args.cases))

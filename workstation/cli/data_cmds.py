@@ -202,9 +202,9 @@ def register(subparsers: Any) -> None:
         help="a report generator's reports as generated drafts (CSV or JSONL: case_id or image, "
         "generator, text)",
         description="Store each row's text as a report by its generator for the case it names: a "
-        "'generated' draft whose author is the generator (an empty text is stored as a failed "
-        "generation). Importing a file again stores nothing twice; rejected rows are listed with "
-        "their row number and reason.",
+        "'generated' draft whose author is the generator (an empty or unreadable text is stored as a "
+        "failed generation, counted and listed). Importing a file again stores nothing twice; rejected "
+        "rows are listed with their row number and reason.",
     )
     reports.add_argument(
         "--reports",

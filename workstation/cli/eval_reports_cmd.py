@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.cli.backends import add_policy_options, policy_from
-from workstation.cli.compare_cmd import add_scoring_options
+from workstation.cli.compare_cmd import add_scoring_options, check_scoring_options
 from workstation.cli.errors import CliError
 from workstation.cli.ground_cmd import add_case_options, load_cases
 
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Pathology precision, recall, F1 and accuracy per label and macro (the parser on each "
         "report against the reference labels), the share of cases with MISSING, UNSUPPORTED and "
         "LATERALITY flags and of urgent findings omitted or denied, each with its N and a seeded "
-        "bootstrap 95%% interval, paired differences between generators on shared cases, failures "
+        "bootstrap 95% interval, paired differences between generators on shared cases, failures "
         "counted. Research and education only.",
     )
     parser.add_argument("--cases", type=Path, help="case ids: .csv (case_id), .jsonl or text")
@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from audit.report_eval import MARKDOWN_FILE, evaluate_reports, write_evaluation
     from models.registry import get_grounder, get_parser
 
-    if args.bootstrap < 0:
-        raise CliError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    check_scoring_options(args)
     if args.out.exists() and not args.out.is_dir():
         raise CliError(f"--out {args.out} exists and is not a folder")
     policy = policy_from(args)
