@@ -38,6 +38,13 @@ from data.errors import ImportFormatError
 # letters, digits and a few separators, as model ids use them ("medgemma:google/medgemma-4b-it").
 GENERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+@-]{0,127}")
 CSV_SUFFIXES = (".csv",)
+_JSON_KINDS: dict[type, str] = {
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -148,7 +155,8 @@ def _row(number: int, record: dict[str, Any]) -> ReportRow | RejectedRow:
     if text is None:
         text = ""
     if not isinstance(text, str):
-        return RejectedRow(row=number, reason=f"text is a {type(text).__name__}, not a string")
+        kind = _JSON_KINDS.get(type(text), type(text).__name__)
+        return RejectedRow(row=number, reason=f"text is {kind}, not a string")
     return ReportRow(row=number, case_id=case_id, image=image, generator=generator, text=text)
 
 

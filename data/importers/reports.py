@@ -7,8 +7,8 @@ author is the generator; an empty or unreadable one is stored as a failed genera
 text kept, counted and named by its row. Importing the same file again changes nothing: a
 row whose generator's latest report for that case has the same raw text is counted
 unchanged. A row with a new text for a (case, generator) that has a report replaces it as
-the current one (the earlier draft, with any decisions on it, stays). Rows that cannot be used are listed with their
-number and the reason, never dropped in silence.
+the current one (the earlier draft, with any decisions on it, stays). Rows that cannot be
+used are listed with their number and the reason, never dropped in silence.
 """
 
 from __future__ import annotations

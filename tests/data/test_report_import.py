@@ -67,7 +67,7 @@ class TestRows:
         assert reasons[3] == "not a JSON object"
         assert reasons[4] == "no case_id or image"
         assert reasons[5].startswith("no text")
-        assert reasons[6] == "text is a int, not a string"
+        assert reasons[6] == "text is a number, not a string"
         assert "is not a usable name" in reasons[7]
 
     def test_a_file_missing_columns_is_refused_whole(self, tmp_path: Path) -> None:
