@@ -46,7 +46,7 @@ def label_cell(scores: LabelScores, figure: str) -> str:
 
 
 def macro_cell(score: MacroScore) -> str:
-    return value_text(score.value, score.ci, f"({score.labels} labels)")
+    return value_text(score.value, score.ci, f"({score.labels} label{'' if score.labels == 1 else 's'})")
 
 
 def rate_cell(rate: FlagRate) -> str:

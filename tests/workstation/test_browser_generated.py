@@ -116,6 +116,11 @@ def test_a_machine_written_draft_says_so_and_evaluations_show_side_by_side(
             section.scroll_into_view_if_needed()
             expect(section).to_be_visible()
             settle()
-            page.screenshot(path=str(shots / f"generated-evaluation-{size}.png"), full_page=True)
+            expect(page.locator('[data-testid="stDataFrame"]').last).to_be_attached()
+            # Streamlit scrolls an inner container (a full-page shot shows only the top): the
+            # section's heading at the top of the window, its side-by-side table under it.
+            section.evaluate("element => element.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shots / f"generated-evaluation-{size}.png"))
         finally:
             browser.close()
