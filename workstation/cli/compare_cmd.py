@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workstation.cli.errors import CliError
 from workstation.cli.ground_cmd import add_case_options, load_cases
+
+if TYPE_CHECKING:
+    from data.store import Store
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -123,20 +127,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def store_comparison(args: argparse.Namespace, comparison: Any) -> int:
+def store_result(args: argparse.Namespace, what: str, save: Callable[[Store], int]) -> int:
+    """Record a result whose files are already in ``args.out``; its id."""
     from data.errors import DataError
     from data.store import Store
 
     try:
         with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
-            return store.comparisons.save(
-                runs=list(comparison.runs),
-                n_cases=comparison.cases,
-                comparison=json.loads(comparison.model_dump_json()),
-                out_dir=str(args.out.resolve()),
-                note=args.note,
-            )
+            return save(store)
     except DataError as error:
         # main prints the note first: the files are safe, only the database record is missing.
-        error.add_note(f"the comparison is in {args.out}, but storing it failed")
+        error.add_note(f"the {what} is in {args.out}, but storing it failed")
         raise
+
+
+def store_comparison(args: argparse.Namespace, comparison: Any) -> int:
+    return store_result(
+        args,
+        "comparison",
+        lambda store: store.comparisons.save(
+            runs=list(comparison.runs),
+            n_cases=comparison.cases,
+            comparison=json.loads(comparison.model_dump_json()),
+            out_dir=str(args.out.resolve()),
+            note=args.note,
+        ),
+    )

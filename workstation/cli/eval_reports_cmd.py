@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.cli.backends import add_policy_options, policy_from
-from workstation.cli.compare_cmd import add_scoring_options, check_scoring_options
+from workstation.cli.compare_cmd import add_scoring_options, check_scoring_options, store_result
 from workstation.cli.errors import CliError
 from workstation.cli.ground_cmd import add_case_options, load_cases
 
@@ -113,18 +113,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace, names: list[str], evaluation: Any) -> int:
-    from data.errors import DataError
-    from data.store import Store
-
-    try:
-        with Store.open(args.db, lock_timeout_s=max(0.0, args.wait)) as store:
-            return store.report_evaluations.save(
-                generators=names,
-                n_cases=evaluation.cases,
-                evaluation=json.loads(evaluation.model_dump_json()),
-                out_dir=str(args.out.resolve()),
-                note=args.note,
-            )
-    except DataError as error:
-        error.add_note(f"the evaluation is in {args.out}, but storing it failed")
-        raise
+    return store_result(
+        args,
+        "evaluation",
+        lambda store: store.report_evaluations.save(
+            generators=names,
+            n_cases=evaluation.cases,
+            evaluation=json.loads(evaluation.model_dump_json()),
+            out_dir=str(args.out.resolve()),
+            note=args.note,
+        ),
+    )
