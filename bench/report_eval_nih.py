@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -191,7 +192,12 @@ def render(
             f"| {name} | {row['generations']:,} | {row['cases']:,} | {row['drafts']:,} | {row['failed']:,} |"
         )
     lines += ["", "Checks:", "", *(f"- {check}" for check in checks)]
-    lines += ["", "Seconds (shared 2-core machine): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())]
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    lines += [
+        "",
+        "Seconds (shared 2-core machine, load average at the end "
+        f"{load}): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()),
+    ]
     return "\n".join(lines) + "\n"
 
 
