@@ -13,6 +13,7 @@ from typing import Any
 
 from data.records import DRAFT_KINDS, DraftKind, DraftRecord, StoredAudit
 from data.store import Store
+from workstation.text import md
 
 DRAFT_CHOICE = "draft_choice"  # session key: the Worklist's draft filter, as an option string
 ANY = "any"
@@ -68,20 +69,18 @@ def authorship_notices(
     """What the Review page says, as Markdown, about who wrote the draft it shows: machine-written
     and by which generator, or that the case has no draft of the filter's kind or author.
 
-    Generator names (letters, digits and ``. _ : / + @ -`` only) are shown in code spans: they
-    are data, never formatting.
+    Generator names are data, escaped (``workstation.text.md``): a name such as
+    ``x:material/home:`` is shown as written, never as an icon or formatting.
     """
     notices: list[str] = []
     draft = store.drafts.get(audit.draft_id) if audit.draft_id is not None else None
     if draft is not None and draft.kind == "generated":
-        notices.append(
-            f"**Machine-written draft**: written by the report generator `{draft.author or 'unknown'}`, "
-            "not by a person."
-        )
+        name = md(draft.author or "unknown")
+        notices.append(f"**Machine-written draft**: by the report generator **{name}**, not by a person.")
     if (kind is not None or author is not None) and (
         draft is None or draft.kind != kind or (author is not None and draft.author != author)
     ):
-        wanted = f"`{author}`" if author else KIND_NAMES[kind] if kind else "that filter"
+        wanted = f"**{md(author)}**" if author else KIND_NAMES[kind] if kind else "that filter"
         notices.append(f"This case has no draft of {wanted}; its default draft is shown.")
     return notices
 

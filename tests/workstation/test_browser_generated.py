@@ -114,7 +114,7 @@ def test_a_machine_written_draft_says_so_and_evaluations_show_side_by_side(
             notice = page.get_by_text("Machine-written draft")
             expect(notice).to_be_visible()
             expect(page.get_by_text("not by a person")).to_be_visible()
-            expect(page.locator("code", has_text="gen-medgemma").first).to_be_visible()
+            expect(page.get_by_text("by the report generator gen-medgemma")).to_be_visible()
             expect(page.get_by_text("URGENT").first).to_be_visible()
             settle()
             assert notice.bounding_box() is not None and notice.bounding_box()["y"] < height  # type: ignore[index]

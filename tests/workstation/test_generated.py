@@ -56,11 +56,19 @@ class TestReview:
         assert context.report.draft is not None and context.report.draft.text == "Small right pneumothorax."
         assert [card.type for card in context.cards] == ["URGENT"]  # named on the right side: no MISSING
         (notice,) = generated.authorship_notices(store, context.audit, "generated", "gen-a")
-        assert "**Machine-written draft**" in notice and "`gen-a`" in notice and "not by a person" in notice
+        assert "**Machine-written draft**" in notice and "**gen\\-a**" in notice
+        assert "not by a person" in notice
         again = services.review_context(
             store, "case-ptx", "ana", draft_kind="generated", draft_author="gen-a"
         )
         assert again.audit.run_id == context.audit.run_id and not again.audited_now
+
+    def test_a_generators_name_is_shown_as_written_never_as_markdown(self, store: Store) -> None:
+        name = "x:material/home:"  # a usable generator name (GENERATOR_NAME), and an icon's shortcode
+        add_reports(store, name, {"case-ptx": "Small right pneumothorax."})
+        context = services.review_context(store, "case-ptx", "ana", draft_kind="generated", draft_author=name)
+        (notice,) = generated.authorship_notices(store, context.audit, None, None)
+        assert r"**x\:material\/home\:**" in notice
 
     def test_without_a_filter_the_default_human_draft_is_shown_unmarked(self, store: Store) -> None:
         add_reports(store, "gen-a", {"case-ptx": "Small right pneumothorax."})
@@ -76,7 +84,7 @@ class TestReview:
             store, "case-eff", "ana", draft_kind="generated", draft_author="gen-a"
         )
         (notice,) = generated.authorship_notices(store, context.audit, "generated", "gen-a")
-        assert notice == "This case has no draft of `gen-a`; its default draft is shown."
+        assert notice == "This case has no draft of **gen\\-a**; its default draft is shown."
         (line,) = generated.failed_generations(store, "case-eff")
         assert line.startswith("The report by gen-a failed on this case: reasoning trace opened")
 

@@ -136,7 +136,7 @@ def report_generators(store: Store) -> None:
     for record in records[:5]:
         evaluation = report_evaluation.evaluation_of(record)
         with st.expander(
-            f"Report evaluation {record.evaluation_id}: {' vs '.join(record.generators)} on "
+            f"Report evaluation {record.evaluation_id}: {md(' vs '.join(record.generators))} on "
             f"{record.n_cases:,} cases ({record.created_at:%Y-%m-%d %H:%M} UTC)",
             expanded=record is records[0],
         ):

@@ -15,7 +15,7 @@ from data.generations import NewGeneration
 from data.store import Store
 from models.reference import ReferenceGrounder
 from models.rules.parser import RulesParser
-from tests.workstation.conftest import no_exceptions
+from tests.workstation.conftest import no_exceptions, shown
 
 REPORT = "Small right pneumothorax. Heart size is normal."
 
@@ -43,9 +43,9 @@ def test_the_worklist_filters_by_generator_and_review_says_who_wrote_the_draft(
     at.button(key="wl_open").click().run()
 
     no_exceptions(at)
-    assert [title.value for title in at.title] == ["case-ptx"]
-    notices = [info.value for info in at.info]
-    assert any("Machine-written draft" in n and "`gen-a`" in n and "not by a person" in n for n in notices)
+    assert [shown(title.value) for title in at.title] == ["case-ptx"]
+    notices = [shown(info.value) for info in at.info]
+    assert any("Machine-written draft" in n and "gen-a" in n and "not by a person" in n for n in notices)
     assert any(REPORT[:20] in markdown.value for markdown in at.markdown)  # the generator's draft is shown
 
 
