@@ -12,6 +12,7 @@ from audit.report_eval import Feedback, ReportEvaluation
 from audit.report_eval.markdown import feedback_text, label_cell, macro_cell, rate_cell
 from audit.report_eval.records import RATED_FLAGS
 from data.records import ReportEvaluationRecord
+from workstation.text import md
 
 _FIGURE_NAMES = {"precision": "precision", "recall": "recall", "f1": "F1", "accuracy": "accuracy"}
 MACRO_ORDER = ("f1", "recall", "precision", "accuracy")  # the headline first
@@ -77,11 +78,13 @@ def difference_rows(evaluation: ReportEvaluation) -> list[dict[str, Any]]:
 
 
 def caption(evaluation: ReportEvaluation) -> str:
+    """The evaluation's settings as Markdown (the values a researcher typed escaped)."""
     failed_as = "scored as silence" if evaluation.failed_as == "silence" else "left out"
-    source = f", reference boxes from {evaluation.reference_source}" if evaluation.reference_source else ""
+    reference = evaluation.reference_source
+    source = f", reference boxes from {md(reference)}" if reference else ""
     return (
-        f"{evaluation.cases:,} cases{source}; reports read by the {evaluation.parser} parser, judged by the "
-        f"comparator; failed or missing reports {failed_as}; 95% intervals from "
+        f"{evaluation.cases:,} cases{source}; reports read by the {md(evaluation.parser)} parser, judged "
+        f"by the comparator; failed or missing reports {failed_as}; 95% intervals from "
         f"{evaluation.bootstrap_reps:,} bootstrap replicates; "
         f"† = fewer than {evaluation.directional_below} positives."
     )

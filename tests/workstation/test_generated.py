@@ -113,3 +113,17 @@ def test_stored_evaluations_are_shown_side_by_side_with_reviewers_acceptance_now
     assert any(
         row["figure"] == "macro_f1" and row["generators"] == "silent − faithful" for row in differences
     )
+
+
+def test_the_evaluations_caption_shows_what_the_researcher_typed_as_text(store: Store) -> None:
+    add_reports(store, "g", {"case-ptx": "Right pneumothorax."})
+    cases = [store.cases.audit_case("case-ptx")]
+    evaluation = evaluate_reports(
+        cases,
+        store.generations.reports(),
+        ReferenceGrounder(),
+        RulesParser(),
+        reps=0,
+        reference_source="[NIH](http://x)",
+    )
+    assert r"reference boxes from \[NIH\]\(http\:\/\/x\)" in report_evaluation.caption(evaluation)
