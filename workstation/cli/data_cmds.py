@@ -13,25 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workstation.cli.db_options import add_db_options
 from workstation.cli.errors import CliError
-
-DEFAULT_WAIT_S = 10.0
-
-
-def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        default=None,
-        help="audit database file (default: $CXR_AUDIT_DB, else ~/.local/share/cxr-audit/audit.duckdb)",
-    )
-    parser.add_argument(
-        "--wait",
-        metavar="SECONDS",
-        type=float,
-        default=DEFAULT_WAIT_S,
-        help=f"how long to wait for another process to release the database (default {DEFAULT_WAIT_S:g})",
-    )
 
 
 def _run(args: argparse.Namespace, body: Callable[[Any], int], *, read_only: bool = False) -> int:
@@ -194,7 +177,7 @@ def register(subparsers: Any) -> None:
         help="Data_Entry_2017*.csv(.gz) or labels.csv (view, labels)",
     )
     nih.add_argument("--no-verify", action="store_true", help="read image headers only (skip full decoding)")
-    _add_db(nih)
+    add_db_options(nih)
     nih.set_defaults(func=_import_nih)
 
     reports = kinds.add_parser(
@@ -213,7 +196,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help=".csv or .jsonl (optionally .gz) with generator, text and case_id or image",
     )
-    _add_db(reports)
+    add_db_options(reports)
     reports.set_defaults(func=_import_reports)
 
     vindr = kinds.add_parser("vindr", help="VinDr-CXR images with train.csv boxes (one finding per reader)")
@@ -224,7 +207,7 @@ def register(subparsers: Any) -> None:
     vindr.add_argument(
         "--no-verify", action="store_true", help="read image headers only (skip full decoding)"
     )
-    _add_db(vindr)
+    add_db_options(vindr)
     vindr.set_defaults(func=_import_vindr)
 
     folder = kinds.add_parser("folder", help="any folder of PNG/JPEG/DICOM images, optional boxes and drafts")
@@ -246,7 +229,7 @@ def register(subparsers: Any) -> None:
     folder.add_argument(
         "--no-verify", action="store_true", help="read image headers only (skip full decoding)"
     )
-    _add_db(folder)
+    add_db_options(folder)
     folder.set_defaults(func=_import_folder)
 
     demo = subparsers.add_parser("demo", help="seed a demo worklist of synthetic phantoms")
@@ -259,7 +242,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--no-audit", action="store_true", help="seed only; leave the cases not audited (default: audit them)"
     )
-    _add_db(demo)
+    add_db_options(demo)
     demo.set_defaults(func=_demo)
 
     export = subparsers.add_parser("export", help="export reviewer decisions and reviewer-drawn boxes")
@@ -267,5 +250,5 @@ def register(subparsers: Any) -> None:
     export.add_argument("--out", required=True, type=Path, metavar="PATH")
     export.add_argument("--reviewer", default=None, help="only this reviewer's decisions")
     export.add_argument("--source", default=None, help="only cases of this source (nih, demo, ...)")
-    _add_db(export)
+    add_db_options(export)
     export.set_defaults(func=_export)

@@ -32,13 +32,11 @@ from workstation.cli.backends import (
     policy_from,
     settings_from,
 )
+from workstation.cli.db_options import add_db_options
 from workstation.cli.errors import CliError
 
 # Cases are listed a page at a time; the store caps a page at 1,000 rows.
 _PAGE = 1000
-# The database is held only while cases are read and while the run is stored; the app may
-# hold it in between, so wait a while for it rather than fail at once.
-DEFAULT_WAIT_S = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,14 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--out", type=Path, required=True, help="folder for samples.jsonl, summary.json, summary.md"
     )
-    parser.add_argument("--db", help="audit database file (default: $CXR_AUDIT_DB or the per-user database)")
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=DEFAULT_WAIT_S,
-        metavar="SECONDS",
-        help=f"how long to wait for another process to release the database (default {DEFAULT_WAIT_S:g})",
-    )
+    add_db_options(parser)
     parser.add_argument("--source", help="only cases imported from this source (e.g. nih, demo)")
     parser.add_argument(
         "--reference-source",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.cli.backends import add_model_options, settings_from
+from workstation.cli.db_options import add_db_options
 from workstation.cli.errors import CliError
 
 GENERATORS = ("medgemma", "openai")
@@ -40,8 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--again", action="store_true", help="write a new report even where this generator has one"
     )
-    parser.add_argument("--db", help="audit database file (default: $CXR_AUDIT_DB or the per-user database)")
-    parser.add_argument("--wait", type=float, default=10.0, metavar="SECONDS", help="wait for the database")
+    add_db_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_model_options(parser, concurrency=True)
     parser.set_defaults(func=run)

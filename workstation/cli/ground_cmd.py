@@ -17,9 +17,8 @@ from pathlib import Path
 
 from audit.protocols import AuditCase
 from workstation.cli.backends import add_model_options, settings_from
+from workstation.cli.db_options import add_db_options
 from workstation.cli.errors import CliError
-
-DEFAULT_WAIT_S = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,14 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="audit database file (default: $CXR_AUDIT_DB or the per-user database)")
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=DEFAULT_WAIT_S,
-        metavar="SECONDS",
-        help=f"how long to wait for another process to release the database (default {DEFAULT_WAIT_S:g})",
-    )
+    add_db_options(parser)
     parser.add_argument(
         "--reference-source",
         help="keep only reference boxes whose source contains this text (e.g. NIH)",

@@ -13,7 +13,8 @@ import sys
 from typing import Any
 
 from data.accounts import ROLES
-from workstation.cli.data_cmds import _add_db, _run
+from workstation.cli.data_cmds import _run
+from workstation.cli.db_options import add_db_options
 from workstation.cli.errors import CliError
 
 ADMIN = "cli"  # the audit trail's actor prefix for changes made on the command line
@@ -134,20 +135,20 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="no password: the account signs in through the identity provider (OIDC) only",
     )
-    _add_db(add)
+    add_db_options(add)
     add.set_defaults(func=_add)
 
     listing = actions.add_parser("list", help="list the accounts (never their hashes)")
-    _add_db(listing)
+    add_db_options(listing)
     listing.set_defaults(func=_list)
 
     disable = actions.add_parser("disable", help="stop an account signing in (its work is kept)")
     disable.add_argument("name", metavar="NAME")
     disable.add_argument("--enable", action="store_true", help="let a disabled account sign in again")
-    _add_db(disable)
+    add_db_options(disable)
     disable.set_defaults(func=_disable)
 
     passwd = actions.add_parser("passwd", help="set a new password (from stdin or a prompt)")
     passwd.add_argument("name", metavar="NAME")
-    _add_db(passwd)
+    add_db_options(passwd)
     passwd.set_defaults(func=_passwd)
