@@ -20,6 +20,8 @@ CPU_BENCHMARKS: tuple[str, ...] = (
     "report_eval_nih",
     "app",
     "openai_concurrency",
+    "browser",
+    "load",
 )
 ALL_BENCHMARKS: tuple[str, ...] = (*CPU_BENCHMARKS, "gpu_models", "finetune_gpu", "regression")
 

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,15 +31,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.server import REPO, free_port, stop
+
 APP = REPO / "workstation" / "app.py"
 LAUNCH_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -53,7 +47,7 @@ def _answers(url: str) -> bool:
 
 def time_launch(command: list[str], db: Path) -> float:
     """Seconds from starting ``command`` until ``/`` answers 200; the server is stopped after."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CXR_AUDIT_DB": str(db)}
     args = [*command, "--server.port", str(port)]
     started = time.perf_counter()
@@ -67,12 +61,7 @@ def time_launch(command: list[str], db: Path) -> float:
             time.sleep(0.05)
         raise TimeoutError(f"no answer within {LAUNCH_TIMEOUT_S} s")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _p95(samples_ms: list[float]) -> float:

@@ -48,6 +48,7 @@ class Session:
     page: str
     query: str
     elements: dict[tuple[int, ...], Element] = field(default_factory=dict)
+    page_script_hash: str = ""  # the page the server resolved, sent back with each rerun as the browser does
     media_seen: set[str] = field(default_factory=set)
     finished: int = 0
     exceptions: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ class Client:
         """Connect and run the page; returns seconds until the run finished."""
         url = self.session.base_url.replace("http", "ws", 1) + "/_stcore/stream"
         self._socket = await websockets.connect(url, subprotocols=["streamlit"], max_size=None)  # type: ignore[list-item]
-        self._reader = asyncio.create_task(self._read())
+        self._reader = asyncio.create_task(self._receive())
         started = time.perf_counter()
         await self._send_rerun([])
         await self.until(lambda _: True, timeout_s)
@@ -126,6 +127,7 @@ class Client:
         state = back.rerun_script
         state.query_string = self.session.query
         state.page_name = self.session.page
+        state.page_script_hash = self.session.page_script_hash
         state.widget_states.widgets.extend(widgets)
         if fragment_id:
             state.fragment_id = fragment_id
@@ -133,7 +135,7 @@ class Client:
         self._touched.clear()
         await self._socket.send(back.SerializeToString())
 
-    async def _read(self) -> None:
+    async def _receive(self) -> None:
         assert self._socket is not None
         async for raw in self._socket:
             message = ForwardMsg()
@@ -158,8 +160,8 @@ class Client:
         elif kind == "script_finished" and message.script_finished in FINISHED:
             self._drop_stale()
             self.session.finished += 1
-        elif kind == "new_session":
-            self.session.elements.clear()
+        elif kind == "navigation":
+            self.session.page_script_hash = message.navigation.page_script_hash
 
     def _drop_stale(self) -> None:
         """What the frontend does when a run ends: elements the run did not write again go."""

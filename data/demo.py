@@ -1,10 +1,12 @@
-"""The demo worklist: synthetic phantoms with true boxes and template drafts, seeded.
+"""The demo worklist: 11 real NIH radiographs (``data.demo_radiographs``) first, then synthetic
+phantoms with true boxes and template drafts, seeded.
 
-Each case is a phantom (``is_phantom``, source ``demo``, metadata ``synthetic_phantom``)
-with one synthetic draft written from simple templates: faithful, or with exactly one
-omission (a present finding left out: expect MISSING) or one over-call (an absent
-finding asserted: expect UNSUPPORTED). URGENT is expected wherever an urgent finding is
-present, whatever the draft says.
+The radiographs carry their NIH radiologist boxes and one synthetic draft each (faithful,
+omission, over-call or wrong side). Each phantom case is a phantom (``is_phantom``, source
+``demo``, metadata ``synthetic_phantom``) with one synthetic draft written from simple
+templates: faithful, or with exactly one omission (a present finding left out: expect
+MISSING) or one over-call (an absent finding asserted: expect UNSUPPORTED). URGENT is
+expected wherever an urgent finding is present, whatever the draft says.
 
 Phantom PNGs are written to a folder beside the database (``<db folder>/phantoms``), not
 stored as BLOBs: every image then loads through the same ``data.images`` path as real
@@ -25,6 +27,8 @@ from pydantic import BaseModel, ConfigDict
 
 from audit.labels import DEFAULT_URGENT, FINDING_LABELS, Label
 from audit.schema import ExpectedFlag
+from audit.synth import CorruptionKind, SyntheticDraft
+from data import demo_radiographs
 from data.connection import MEMORY, user_data_dir
 from data.phantoms import GENERATOR, DrawnFinding, PhantomFinding, PhantomSpec, draw_phantom
 from data.records import CaseImport, CaseRecord, ReferenceFinding
@@ -36,8 +40,9 @@ DEFAULT_SEED = 20_241_125
 DEFAULT_CASES = 30
 MIN_CASES, MAX_CASES = 20, 40
 REFERENCE_SOURCE = "reference:phantom"
+DEMO_SOURCES = ("demo", demo_radiographs.SOURCE)  # phantoms, radiographs
 DraftStyle = Literal["faithful", "omission", "over_call"]
-_CORRUPTION: dict[DraftStyle, str] = {"faithful": "none", "omission": "drop", "over_call": "add"}
+_CORRUPTION: dict[DraftStyle, CorruptionKind] = {"faithful": "none", "omission": "drop", "over_call": "add"}
 
 # Templates per label; {side} is the patient's side, {zone} the lung zone.
 _PRESENT: dict[Label, tuple[str, ...]] = {
@@ -62,6 +67,7 @@ class DemoSummary(BaseModel):
 
     created: bool  # False when --if-empty found cases already there
     cases: int
+    radiographs: int  # of which real NIH radiographs (the rest are phantoms)
     drafts_added: int
     images_written: int
     image_dir: str
@@ -160,8 +166,12 @@ def _write_png(pixels: np.ndarray, path: Path) -> None:
 
 
 def _ensure_images(store: Store) -> int:
-    """Redraw any phantom PNG that has gone missing (drawing is reproducible); returns how many."""
+    """Redraw any phantom PNG and copy again any demo radiograph that has gone missing; returns how many."""
     written = 0
+    shipped = {plan.image: plan for plan in demo_radiographs.plan_radiographs()}
+    for case in store.cases.where(source=demo_radiographs.SOURCE):
+        if case.image_path is not None and not Path(case.image_path).is_file() and case.image_id in shipped:
+            written += demo_radiographs.copy_images([shipped[case.image_id]], Path(case.image_path).parent)
     for case in store.cases.where(phantoms=True):
         if case.image_path is None or Path(case.image_path).is_file():
             continue
@@ -189,18 +199,21 @@ def seed_demo(
     started = time.perf_counter()
     folder = (image_dir or default_image_dir(store)).resolve()
     if if_empty and store.cases.count() > 0:
-        written = _ensure_images(store) if store.cases.count(phantoms=True) else 0
+        written = _ensure_images(store)
         return DemoSummary(
             created=False,
             cases=store.cases.count(),
+            radiographs=len(store.cases.where(source=demo_radiographs.SOURCE)),
             drafts_added=0,
             images_written=written,
             image_dir=str(folder),
             seconds=time.perf_counter() - started,
         )
     plans = plan_cases(n_cases, seed)
-    items: list[CaseImport] = []
-    drafts: list[tuple[str, str, DemoCase, list[ExpectedFlag]]] = []
+    radiographs = demo_radiographs.plan_radiographs()
+    demo_radiographs.copy_images(radiographs, folder)
+    items: list[CaseImport] = demo_radiographs.case_imports(radiographs, folder)
+    drafts: list[tuple[SyntheticDraft, str]] = []
     for plan in plans:
         phantom = draw_phantom(plan.spec)
         path = folder / f"{plan.case_id}.png"
@@ -227,15 +240,26 @@ def seed_demo(
         )
         items.append(CaseImport(case=case, findings=findings))
         text, expected = write_draft(plan, phantom.findings)
-        drafts.append((plan.case_id, text, plan, expected))
+        draft = SyntheticDraft(
+            case_id=plan.case_id,
+            seed=plan.spec.seed,
+            text=text,
+            corruption=_CORRUPTION[plan.style],
+            applicable=True,
+            corrupted_label=plan.changed_label,
+            expected_flags=tuple(expected),
+        )
+        drafts.append((draft, plan.style))
     added = 0
     with store.hold():
         store.cases.upsert_many(items)
-        added = _add_drafts(store, drafts)
-    log.info("demo worklist: %d phantom cases in %s", len(items), folder)
+        written = [(draft, str(draft.corruption)) for draft in demo_radiographs.drafts(radiographs, seed)]
+        added = _add_drafts(store, [*written, *drafts])
+    log.info("demo worklist: %d radiographs and %d phantoms in %s", len(radiographs), len(plans), folder)
     return DemoSummary(
         created=True,
         cases=len(items),
+        radiographs=len(radiographs),
         drafts_added=added,
         images_written=len(items),
         image_dir=str(folder),
@@ -243,20 +267,21 @@ def seed_demo(
     )
 
 
-def _add_drafts(store: Store, drafts: list[tuple[str, str, DemoCase, list[ExpectedFlag]]]) -> int:
+def _add_drafts(store: Store, drafts: list[tuple[SyntheticDraft, str]]) -> int:
+    """Store each (draft, style) unless the case already has that text; returns how many were new."""
     added = 0
-    for case_id, text, plan, expected in drafts:
-        if any(d.text == text for d in store.drafts.for_case(case_id, kind="synthetic")):
+    for draft, style in drafts:
+        if any(d.text == draft.text for d in store.drafts.for_case(draft.case_id, kind="synthetic")):
             continue
         store.drafts.add(
-            case_id,
-            text,
+            draft.case_id,
+            draft.text,
             kind="synthetic",
             author="demo",
-            corruption=_CORRUPTION[plan.style],
-            corruption_label=plan.changed_label,
-            expected_flags=expected,
-            metadata={"style": plan.style},
+            corruption=draft.corruption,
+            corruption_label=draft.corrupted_label,
+            expected_flags=draft.expected_flags,
+            metadata={"style": style},
         )
         added += 1
     return added

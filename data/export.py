@@ -9,7 +9,10 @@ no lines).
 Columns (``EXPORT_COLUMNS``): ``row_kind`` ("decision" or "reviewer_finding"), the case
 and image, the flag (type, label, box, draft phrase, reason), the decision (decision,
 reason code, note, reviewer, time), the backends and versions that produced the flag, and
-the audited draft (its id, kind, and ``generator``: the report generator that wrote it).
+the audited draft (its id, kind, ``generator``: the report generator that wrote it, author and
+whole text). A reviewer box row has its current corners, ``box_status`` "drawn", "moved" or
+"deleted" and when that last changed; a deleted box is exported with ``is_current`` false,
+never left out.
 Boxes are normalized ``[x0, y0, x1, y1]`` (image coordinates, 0–1), both as a JSON text
 column ``box`` and as four numeric columns. In CSV, a text cell a spreadsheet would run as
 a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading apostrophe
@@ -75,6 +78,10 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "draft_id",
     "draft_kind",
     "generator",
+    "draft_author",
+    "draft_text",
+    "box_status",
+    "box_changed_at",
 )
 
 
@@ -121,7 +128,9 @@ def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any
                d.decision, d.reason_code, d.note, d.reviewer, d.decided_at,
                cd.decision_id IS NOT NULL AS is_current,
                r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at AS audited_at,
-               r.draft_id, dr.kind AS draft_kind, {_GENERATOR} AS generator
+               r.draft_id, dr.kind AS draft_kind, {_GENERATOR} AS generator,
+               dr.author AS draft_author, dr.text AS draft_text,
+               NULL AS box_status, NULL::TIMESTAMPTZ AS box_changed_at
         FROM decisions d
         LEFT JOIN current_decisions cd ON cd.decision_id = d.decision_id
         JOIN flags f ON f.flag_id = d.flag_id
@@ -131,14 +140,30 @@ def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any
         WHERE {" AND ".join(where_d)}
         UNION ALL
         SELECT 'reviewer_finding', NULL, rf.case_id, c.image_id, c.source, c.is_phantom, rf.run_id,
-               NULL, NULL, rf.label, {_box_json("rf")}, rf.x0, rf.y0, rf.x1, rf.y1, NULL, NULL,
-               NULL, NULL, rf.note, rf.reviewer, rf.created_at, true,
+               NULL, NULL, rf.label, {_box_json("cur")}, cur.x0, cur.y0, cur.x1, cur.y1, NULL, NULL,
+               NULL, NULL, rf.note, rf.reviewer, rf.created_at, gone.finding_id IS NULL,
                r.grounder, r.grounder_version, r.parser, r.parser_version, r.created_at,
-               r.draft_id, dr.kind, {_GENERATOR}
+               r.draft_id, dr.kind, {_GENERATOR}, dr.author, dr.text,
+               CASE WHEN gone.finding_id IS NOT NULL THEN 'deleted'
+                    WHEN moved.finding_id IS NOT NULL THEN 'moved' ELSE 'drawn' END,
+               coalesce(gone.created_at, moved.created_at)
         FROM reviewer_findings rf
         JOIN cases c ON c.case_id = rf.case_id
         LEFT JOIN audit_runs r ON r.run_id = rf.run_id
         LEFT JOIN drafts dr ON dr.draft_id = r.draft_id
+        LEFT JOIN (
+            SELECT finding_id, arg_max(x0, event_id) AS x0, arg_max(y0, event_id) AS y0,
+                   arg_max(x1, event_id) AS x1, arg_max(y1, event_id) AS y1, max(created_at) AS created_at
+            FROM reviewer_finding_events WHERE action = 'moved' GROUP BY finding_id
+        ) moved ON moved.finding_id = rf.finding_id
+        LEFT JOIN (
+            SELECT finding_id, min(created_at) AS created_at
+            FROM reviewer_finding_events WHERE action = 'deleted' GROUP BY finding_id
+        ) gone ON gone.finding_id = rf.finding_id
+        CROSS JOIN LATERAL (
+            SELECT coalesce(moved.x0, rf.x0) AS x0, coalesce(moved.y0, rf.y0) AS y0,
+                   coalesce(moved.x1, rf.x1) AS x1, coalesce(moved.y1, rf.y1) AS y1
+        ) cur
         WHERE {" AND ".join(where_r)}
     """
     return sql, [*params_d, *params_r]
@@ -146,7 +171,7 @@ def _export_sql(reviewer: str | None, source: str | None) -> tuple[str, list[Any
 
 _ORDER = "ORDER BY e.row_kind, e.case_id, e.decided_at, e.decision_id"
 _ISO = "'%Y-%m-%dT%H:%M:%S.%fZ'"
-_TIME_COLUMNS = frozenset({"decided_at", "audited_at"})
+_TIME_COLUMNS = frozenset({"decided_at", "audited_at", "box_changed_at"})
 
 
 def _table(cur: duckdb.DuckDBPyConnection, reviewer: str | None, source: str | None) -> pa.Table:

@@ -432,6 +432,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        7,
+        "reviewer box edits",
+        (
+            # A reviewer's box is never changed in place or removed: each move, resize or
+            # deletion is an event, so the export shows what was drawn and what became of it.
+            "CREATE SEQUENCE IF NOT EXISTS reviewer_finding_event_id_seq START 1",
+            f"""
+            CREATE TABLE reviewer_finding_events (
+                event_id BIGINT PRIMARY KEY DEFAULT nextval('reviewer_finding_event_id_seq'),
+                finding_id BIGINT NOT NULL,
+                case_id VARCHAR NOT NULL,
+                reviewer VARCHAR NOT NULL,
+                action VARCHAR NOT NULL CHECK (action IN ('moved', 'deleted')),
+                {_BOX},
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX reviewer_finding_events_case ON reviewer_finding_events(case_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -42,6 +42,15 @@ def neighbour_case(
     return db.read(lambda cur: _neighbour(cur, query or WorklistQuery(), case_id, step))
 
 
+def next_undecided(
+    db: Database, query: WorklistQuery, case_id: str, reviewer: str
+) -> tuple[str | None, bool]:
+    """The first case after ``case_id`` in the worklist's order with flags ``reviewer`` has not decided
+    (or not yet audited: its flags are not known), searching from the top once past the end.
+    Returns the case (None when nothing is left) and whether the search wrapped round to the top."""
+    return db.read(lambda cur: _next_undecided(cur, query, case_id, reviewer))
+
+
 def case_status(db: Database, case_id: str) -> CaseStatus:
     row = db.read(
         lambda cur: cur.execute("SELECT status FROM case_summary WHERE case_id = ?", [case_id]).fetchone()
@@ -53,8 +62,14 @@ def case_status(db: Database, case_id: str) -> CaseStatus:
 
 
 # Sort keys, as (expression, direction); the last key is unique, so the order is total.
+# "urgent" puts real images before synthetic phantoms: a newcomer's demo opens on radiographs.
 _SORT_KEYS: dict[WorklistSort, tuple[tuple[str, str], ...]] = {
-    "urgent": (("n_urgent > 0", "DESC"), ("n_flags > 0", "DESC"), ("case_id", "ASC")),
+    "urgent": (
+        ("coalesce(is_phantom, false)", "ASC"),
+        ("n_urgent > 0", "DESC"),
+        ("n_flags > 0", "DESC"),
+        ("case_id", "ASC"),
+    ),
     "case_id": (("case_id", "ASC"),),
     "recent": (("audited_at", "DESC NULLS LAST"), ("case_id", "ASC")),
 }
@@ -177,16 +192,55 @@ def _page(cur: duckdb.DuckDBPyConnection, query: WorklistQuery) -> WorklistPage:
 
 
 def _neighbour(cur: duckdb.DuckDBPyConnection, query: WorklistQuery, case_id: str, step: int) -> str | None:
+    # ``case_id`` keeps its place in the order even when it no longer matches the filters (a
+    # case filtered as "audited" becomes "reviewed" with its last decision), so the next case is
+    # the one that followed it.
     where, params = _filters(query, with_status=True)
     row = cur.execute(
         f"""
         WITH ordered AS (
             SELECT case_id, row_number() OVER (ORDER BY {_order(query.sort, aliased=False)}) AS position
-            FROM case_summary WHERE {where}
+            FROM case_summary WHERE ({where}) OR case_id = ?
         )
         SELECT case_id FROM ordered
         WHERE position = (SELECT position FROM ordered WHERE case_id = ?) + ?
         """,
-        [*params, case_id, step],
+        [*params, case_id, case_id, step],
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def _next_undecided(
+    cur: duckdb.DuckDBPyConnection, query: WorklistQuery, case_id: str, reviewer: str
+) -> tuple[str | None, bool]:
+    where, params = _filters(query, with_status=True)
+    row = cur.execute(
+        f"""
+        WITH ordered AS (
+            SELECT case_id, status, latest_run_id,
+                   row_number() OVER (ORDER BY {_order(query.sort, aliased=False)}) AS position
+            FROM case_summary WHERE ({where}) OR case_id = ?
+        ),
+        here AS (SELECT coalesce((SELECT position FROM ordered WHERE case_id = ?), 0) AS position),
+        open_work AS (
+            SELECT o.case_id, o.position FROM ordered o
+            WHERE o.case_id <> ? AND (
+                o.status = 'not_audited'
+                OR EXISTS (
+                    SELECT 1 FROM flags f
+                    WHERE f.run_id = o.latest_run_id AND NOT EXISTS (
+                        SELECT 1 FROM decisions d WHERE d.flag_id = f.flag_id AND d.reviewer = ?
+                    )
+                )
+            )
+        )
+        SELECT case_id, position > (SELECT position FROM here) AS after
+        FROM open_work
+        ORDER BY position <= (SELECT position FROM here), position
+        LIMIT 1
+        """,
+        [*params, case_id, case_id, case_id, reviewer],
+    ).fetchone()
+    if row is None:
+        return None, False
+    return str(row[0]), not bool(row[1])

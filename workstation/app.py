@@ -8,6 +8,8 @@ until someone signs in. Nothing here imports a model stack.
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from audit import DISCLAIMER
@@ -29,6 +31,22 @@ def page(path: str, title: str, icon: str, url_path: str, *, default: bool = Fal
     return st.Page(path, title=title, icon=f":material/{icon}:", url_path=url_path, default=default)
 
 
+# Addresses used before (bookmarks, links in notes) open the start page. The start page itself
+# lives at "/" (Streamlit serves the default page there, never at its own path).
+OLD_ADDRESSES = ("worklist", "home", "index")
+
+
+def _redirect(target: st.Page) -> None:
+    st.switch_page(target, query_params=st.query_params.to_dict())
+
+
+def old_addresses(start: st.Page) -> list[st.Page]:
+    return [
+        st.Page(partial(_redirect, start), title=f"{path} (old address)", url_path=path, visibility="hidden")
+        for path in OLD_ADDRESSES
+    ]
+
+
 if viewer is None:
     pages = st.navigation([page("app_pages/sign_in.py", "Sign in", "login", "sign-in", default=True)])
 else:
@@ -42,14 +60,14 @@ else:
                         "app_pages/my_assignments.py",
                         "My assignments",
                         "assignment",
-                        "worklist",
+                        "start",
                         default=True,
                     ),
                 )
                 if student
                 else (
                     "worklist",
-                    page("app_pages/worklist.py", "Worklist", "checklist", "worklist", default=True),
+                    page("app_pages/worklist.py", "Worklist", "checklist", "start", default=True),
                 )
             ),
             ("review", page("app_pages/review.py", "Review", "radiology", "review")),
@@ -72,6 +90,7 @@ else:
     visible = {
         group: [entry for key, entry in entries if viewer.may_open(key)] for group, entries in chosen.items()
     }
+    visible["Review"] += old_addresses(chosen["Review"][0][1])
     pages = st.navigation({group: entries for group, entries in visible.items() if entries})
 
 with st.sidebar:

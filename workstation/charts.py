@@ -8,13 +8,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from workstation.display import header
 from workstation.overlay import FLAG_COLOURS
 
-# How rate columns read in the Evaluation page's tables: two decimals, a short header.
+# How rate columns read in the Evaluation page's tables (headed by ``display.header``): two decimals.
 RATE_COLUMNS: dict[str, Any] = {
-    "acceptance_rate": st.column_config.NumberColumn("acceptance", format="%.2f"),
-    "agreement": st.column_config.NumberColumn("agreement", format="%.2f"),
-    "kappa": st.column_config.NumberColumn("kappa", format="%.2f"),
+    header(name): st.column_config.NumberColumn(header(name), format="%.2f")
+    for name in ("acceptance_rate", "agreement", "kappa")
 }
 
 
@@ -39,15 +39,21 @@ def acceptance_chart(frame: pd.DataFrame, by: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("acceptance_rate:Q", title="accepted / decided", scale=alt.Scale(domain=[0, 1])),
+            x=alt.X(
+                "acceptance_rate:Q",
+                title="accepted / decided",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(values=[0, 0.25, 0.5, 0.75, 1], format=".0%"),
+            ),
             y=alt.Y(f"{by}:N", title=None, sort="-x"),
             color=colour,
             tooltip=[
-                by,
-                "decisions",
-                "accepted",
-                "dismissed",
-                alt.Tooltip("acceptance_rate:Q", format=".2f"),
+                alt.Tooltip(f"{by}:N", title=header(by)),
+                *(
+                    alt.Tooltip(f"{name}:Q", title=header(name))
+                    for name in ("decisions", "accepted", "dismissed")
+                ),
+                alt.Tooltip("acceptance_rate:Q", title=header("acceptance_rate"), format=".2f"),
             ],
         )
     )
@@ -60,6 +66,9 @@ def reasons_chart(frame: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("dismissals:Q", title="dismissals"),
             y=alt.Y("reason:N", title=None, sort="-x"),
-            tooltip=["reason", "dismissals"],
+            tooltip=[
+                alt.Tooltip("reason:N", title=header("reason")),
+                alt.Tooltip("dismissals:Q", title=header("dismissals")),
+            ],
         )
     )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from workstation.services import ANY
+from workstation.worklist_filters import ANY
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,16 @@ from data.records import (
     ReviewerFinding,
     StoredAudit,
 )
-from workstation.overlay import FLAG_COLOURS, FLAG_PRIORITY, REFERENCE_COLOUR, REVIEWER_COLOUR, OverlayBox
+from data.reviewer_findings import DeletedBox
+from workstation.overlay import (
+    FLAG_COLOURS,
+    FLAG_PRIORITY,
+    NEUTRAL_COLOUR,
+    REFERENCE_COLOUR,
+    REVIEWER_COLOUR,
+    OverlayBox,
+    shows_orientation,
+)
 from workstation.text import html as text_html
 
 # Streamlit badge colours per flag type, matching the overlay's box colours.
@@ -141,6 +150,7 @@ class Layers:
     model: bool = True
     reference: bool = False
     reviewer: bool = True
+    editing: str | None = None  # a reviewer whose boxes are on the drawing canvas instead
 
 
 def _finding_key(finding: ImageFinding) -> tuple[str, tuple[float, ...] | None]:
@@ -153,7 +163,8 @@ def overlay_boxes(
     reviewer_findings: Sequence[ReviewerFinding],
     layers: Layers,
 ) -> list[OverlayBox]:
-    """Boxes to draw: model findings (in their flags' colour when flagged), reference and reviewer boxes."""
+    """Boxes to draw: model findings (in their flag type's colour when flagged, neutral grey when not),
+    reference and reviewer boxes."""
     boxes: list[OverlayBox] = []
     if layers.model and report.image is not None:
         flags_by_finding: dict[tuple[str, tuple[float, ...] | None], list[Flag]] = {}
@@ -171,7 +182,7 @@ def overlay_boxes(
                     OverlayBox(finding.box, FLAG_COLOURS[types[0]], f"{' + '.join(types)}: {name}", "flag")
                 )
             else:
-                boxes.append(OverlayBox(finding.box, LABEL_COLOURS[finding.label], name, "model"))
+                boxes.append(OverlayBox(finding.box, NEUTRAL_COLOUR, name, "model"))
     if layers.reference:
         for ref in reference:
             if ref.box is not None:
@@ -182,6 +193,8 @@ def overlay_boxes(
                 )
     if layers.reviewer:
         for drawn in reviewer_findings:
+            if drawn.reviewer == layers.editing:
+                continue  # on the drawing canvas, where it can be moved and deleted
             boxes.append(
                 OverlayBox(
                     drawn.box, REVIEWER_COLOUR, f"{drawn.reviewer}: {DISPLAY_NAMES[drawn.label]}", "reviewer"
@@ -258,12 +271,12 @@ def reading_rows(draft: DraftReading) -> list[dict[str, Any]]:
     """The parser's reading as table rows: label, status, laterality, phrase, rule or backend, verified."""
     return [
         {
-            "label": DISPLAY_NAMES[item.label],
-            "status": item.status,
-            "laterality": item.side or "",
-            "phrase": item.span,
-            "rule / backend": item.rule_id or item.backend or draft.backend,
-            "verified": item.verified,
+            "Label": DISPLAY_NAMES[item.label],
+            "Status": item.status,
+            "Laterality": item.side or "",
+            "Phrase": item.span,
+            "Rule / backend": item.rule_id or item.backend or draft.backend,
+            "Verified": item.verified,
         }
         for item in draft.labels
     ]
@@ -272,9 +285,9 @@ def reading_rows(draft: DraftReading) -> list[dict[str, Any]]:
 def finding_rows(findings: Sequence[ImageFinding | ReferenceFinding]) -> list[dict[str, Any]]:
     return [
         {
-            "label": DISPLAY_NAMES[item.label],
-            "box [x0, y0, x1, y1]": ", ".join(f"{v:.2f}" for v in item.box.as_list()) if item.box else "",
-            "source": item.source,
+            "Label": DISPLAY_NAMES[item.label],
+            "Box [x0, y0, x1, y1]": ", ".join(f"{v:.2f}" for v in item.box.as_list()) if item.box else "",
+            "Source": item.source,
         }
         for item in findings
     ]
@@ -283,7 +296,8 @@ def finding_rows(findings: Sequence[ImageFinding | ReferenceFinding]) -> list[di
 @dataclass(frozen=True)
 class Banner:
     level: Literal["info", "warning", "error"]
-    text: str
+    headline: str  # one line, shown at once
+    text: str  # the details, shown when the banner is opened
 
 
 @dataclass(frozen=True)
@@ -302,7 +316,8 @@ def run_summary(report: AuditReport) -> RunSummary:
         banners.append(
             Banner(
                 "warning",
-                f"Image-only audit: the draft could not be parsed ({error}). Only URGENT flags are raised; "
+                "Image-only audit: the draft could not be parsed",
+                f"The draft could not be parsed ({error}). Only URGENT flags are raised; "
                 "read the draft yourself.",
             )
         )
@@ -311,17 +326,27 @@ def run_summary(report: AuditReport) -> RunSummary:
         banners.append(
             Banner(
                 "warning",
-                f"Draft-only view: grounding failed ({error}). No flags are raised; the draft's reading "
-                "is shown.",
+                "Draft-only view: grounding failed",
+                f"Grounding failed ({error}). No flags are raised; the draft's reading is shown.",
             )
         )
     elif report.mode == "none":
-        banners.append(Banner("error", "Neither the image nor the draft could be read: nothing was audited."))
+        banners.append(
+            Banner(
+                "error",
+                "Nothing was audited",
+                "Neither the image nor the draft could be read: nothing was audited.",
+            )
+        )
     notes = list(report.warnings)
     for name, reading in (("grounding", report.image), ("draft parse", report.draft)):
         if reading is not None and reading.outcome.status == "recovered":
             notes.extend(f"{name} recovered: {repair}" for repair in reading.outcome.repairs)
     return RunSummary(tuple(banners), tuple(notes))
+
+
+DRAFT_COLLAPSE_CHARS = 400  # a draft longer than this (about five lines) shows collapsed at first
+DRAFT_COLLAPSE_LINES = 5
 
 
 @dataclass(frozen=True)
@@ -331,6 +356,13 @@ class DraftView:
     html: str
     legend: str
     rows: list[dict[str, Any]]
+    characters: int = 0
+    lines: int = 1
+
+    @property
+    def is_long(self) -> bool:
+        """Whether the draft is shown collapsed to its first lines until the reviewer opens it."""
+        return self.characters > DRAFT_COLLAPSE_CHARS or self.lines > DRAFT_COLLAPSE_LINES
 
 
 def draft_view(draft: DraftReading | None) -> DraftView | None:
@@ -340,6 +372,8 @@ def draft_view(draft: DraftReading | None) -> DraftView | None:
         html=highlight_draft_html(draft.text, draft.labels),
         legend=legend_html([item.label for item in draft.labels]),
         rows=reading_rows(draft),
+        characters=len(draft.text),
+        lines=draft.text.count("\n") + 1,
     )
 
 
@@ -350,15 +384,16 @@ def choice_index(options: Sequence[str], current: str) -> int:
 
 @dataclass(frozen=True)
 class ReviewContext:
-    """Everything the Review page shows for one case and reviewer, read once per rerun."""
+    """What the Review page shows for one case, read once per full rerun (the flag cards, which
+    change with each decision, are read by the flag panel itself)."""
 
     case: CaseRecord
-    title: str  # the caption under the case id
+    title: str  # the caption beside the case id
     audit: StoredAudit  # the case's latest run
     audited_now: bool  # the case had never been audited: this run was made on opening it
-    cards: tuple[FlagCard, ...]
     references: tuple[ReferenceFinding, ...]
-    drawn: tuple[ReviewerFinding, ...]  # the reviewers' boxes on this case this reviewer may see
+    drawn: tuple[ReviewerFinding, ...]  # the reviewers' current boxes on this case this reviewer may see
+    deleted: tuple[DeletedBox, ...]  # reviewer boxes deleted from this case (that this reviewer may see)
     summary: RunSummary
     draft: DraftView | None
     findings: list[dict[str, Any]]  # the grounder's findings as table rows
@@ -371,12 +406,15 @@ class ReviewContext:
         return self.audit.report
 
     @property
-    def decided(self) -> list[bool]:
-        """Per flag, whether this reviewer has decided it (where the focus may start)."""
-        return [card.decided for card in self.cards]
+    def orientation(self) -> bool:
+        """Whether the image gets the R/L marker (a frontal view)."""
+        return shows_orientation(self.case.view)
 
     def boxes(self, layers: Layers) -> tuple[OverlayBox, ...]:
         return tuple(overlay_boxes(self.report, self.references, self.drawn, layers))
+
+    def own_boxes(self, reviewer: str) -> tuple[ReviewerFinding, ...]:
+        return tuple(box for box in self.drawn if box.reviewer == reviewer)
 
     @property
     def drawn_caption(self) -> str | None:
@@ -389,6 +427,17 @@ class ReviewContext:
             for item in self.drawn
         )
         return f"{shown}; {hidden}" if self.hidden_drawn else shown
+
+    @property
+    def deleted_caption(self) -> str | None:
+        """'Deleted boxes: nodule / mass drawn by ana, deleted by ana at 2026-11-25 02:31 UTC; …'."""
+        if not self.deleted:
+            return None
+        return "Deleted boxes: " + "; ".join(
+            f"{DISPLAY_NAMES[item.finding.label]} drawn by {item.finding.reviewer}, deleted by "
+            f"{item.deleted_by} at {item.deleted_at:%Y-%m-%d %H:%M} UTC"
+            for item in self.deleted
+        )
 
     @property
     def run_caption(self) -> str:

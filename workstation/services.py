@@ -14,7 +14,7 @@ from typing import Any
 from audit.labels import DISPLAY_NAMES
 from audit.pipeline import run_audit
 from audit.protocols import DraftParser, Grounder
-from audit.schema import FLAG_TYPES, Box, ComparePolicy
+from audit.schema import FLAG_TYPES, ComparePolicy
 from data.records import (
     CaseRecord,
     DecisionKind,
@@ -26,12 +26,21 @@ from data.records import (
     WorklistPage,
     WorklistQuery,
 )
+from data.reviewer_findings import SavedEdits
 from data.store import Store
-from data.worklist import neighbour_case, worklist_page
+from data.worklist import neighbour_case, next_undecided, worklist_page
 from models.registry import get_grounder, get_parser, names
 from models.settings import compare_policy
 from workstation import generated
-from workstation.review_view import ReviewContext, draft_view, finding_rows, flag_cards, run_summary
+from workstation.canvas import BoxEdits
+from workstation.review_view import (
+    FlagCard,
+    ReviewContext,
+    draft_view,
+    finding_rows,
+    flag_cards,
+    run_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,12 @@ DEFAULT_PARSER = "rules"
 PHANTOM_MARK = "synthetic phantom"
 
 STATUS_NAMES = {"not_audited": "not audited", "audited": "audited", "reviewed": "reviewed"}
+FLAG_COLUMN_NAMES = {
+    "URGENT": "Urgent",
+    "MISSING": "Missing",
+    "LATERALITY": "Laterality",
+    "UNSUPPORTED": "Unsupported",
+}
 
 
 @dataclass(frozen=True)
@@ -117,35 +132,47 @@ def review_context(
     draft_kind: DraftKind | None = None,
     draft_author: str | None = None,
 ) -> ReviewContext:
-    """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it; a case never
-    audited is audited first (``ensure_audited``). ``blinded``: other reviewers' decisions on a
-    flag stay hidden until ``reviewer`` has decided it, their drawn boxes until ``reviewer`` has
-    decided every flag (inter-reader studies). With a draft kind or author (the Worklist's
-    draft filter), the case's latest such draft is the one shown, when it has one."""
+    """Everything the Review page shows for ``case_id`` as ``reviewer`` sees it, but the flag cards
+    (``flag_cards_now``: they change with every decision); a case never audited is audited first
+    (``ensure_audited``). ``blinded``: other reviewers' decisions on a flag stay hidden until
+    ``reviewer`` has decided it, their drawn boxes until ``reviewer`` has decided every flag
+    (inter-reader studies). With a draft kind or author (the Worklist's draft filter), the case's
+    latest such draft is the one shown, when it has one."""
     case = store.cases.get(case_id)
     draft = generated.chosen_draft(store, case_id, draft_kind, draft_author)
     stored, fresh = ensure_audited(store, case_id, backends, draft_id=draft.draft_id if draft else None)
-    decisions = store.decisions.current(run_id=stored.run_id)
     report = stored.report
-    cards = flag_cards(stored, decisions, reviewer, blinded=blinded)
-    drawn = store.reviewer_findings.for_case(case_id)
+    cards = flag_cards_now(store, stored, reviewer, blinded=blinded)
     revealed = not blinded or (bool(cards) and all(card.decided for card in cards))
-    shown = [item for item in drawn if revealed or item.reviewer == reviewer]
+
+    def visible(box: ReviewerFinding) -> bool:
+        return revealed or box.reviewer == reviewer
+
+    drawn = store.reviewer_findings.for_case(case_id)
+    shown = [item for item in drawn if visible(item)]
     return ReviewContext(
         case=case,
         title=case_title(case),
         audit=stored,
         audited_now=fresh,
-        cards=tuple(cards),
         references=tuple(store.cases.reference_findings(case_id)),
         drawn=tuple(shown),
         hidden_drawn=len(drawn) - len(shown),
+        deleted=tuple(gone for gone in store.reviewer_findings.deleted(case_id) if visible(gone.finding)),
         summary=run_summary(report),
         draft=draft_view(report.draft),
         findings=finding_rows(report.image.findings if report.image else ()),
         grounders=tuple(names("grounder")),
         parsers=tuple(names("parser")),
     )
+
+
+def flag_cards_now(
+    store: Store, audit: StoredAudit, reviewer: str | None, *, blinded: bool = False
+) -> tuple[FlagCard, ...]:
+    """The run's flags as cards with the decisions recorded on them as of now (``blinded``: the
+    others' decisions withheld until ``reviewer`` has decided the flag)."""
+    return tuple(flag_cards(audit, store.decisions.current(run_id=audit.run_id), reviewer, blinded=blinded))
 
 
 def decide(
@@ -161,10 +188,19 @@ def decide(
     return store.decisions.record(flag_id, reviewer, decision, reason_code=reason_code, note=note)
 
 
-def add_missed_finding(
-    store: Store, case_id: str, reviewer: str, label: str, box: Box, *, note: str | None, run_id: int | None
-) -> ReviewerFinding:
-    return store.reviewer_findings.add(case_id, reviewer, label, box, note=note, run_id=run_id)
+def save_box_edits(
+    store: Store, case_id: str, reviewer: str, edits: BoxEdits, *, note: str | None, run_id: int | None
+) -> SavedEdits:
+    """Save a reviewer's boxes as drawn on the canvas: new ones, moved or resized ones, deleted ones."""
+    return store.reviewer_findings.save_edits(
+        case_id,
+        reviewer,
+        added=edits.added,
+        moved=[(finding.finding_id, box) for finding, box in edits.moved],
+        deleted_ids=[finding.finding_id for finding in edits.deleted],
+        note=note,
+        run_id=run_id,
+    )
 
 
 def case_title(case: CaseRecord) -> str:
@@ -178,20 +214,20 @@ def case_title(case: CaseRecord) -> str:
 
 
 def worklist_rows(page: WorklistPage) -> list[dict[str, Any]]:
-    """The page as table rows: one per case, flag counts by type, phantoms marked."""
+    """The page as table rows: one per case, flag counts by type, phantoms marked; display names."""
     rows = []
     for row in page.rows:
         item: dict[str, Any] = {
-            "case": row.case_id,
-            "status": STATUS_NAMES[row.status],
-            "image": row.image_id + (f"  ({PHANTOM_MARK})" if row.is_phantom else ""),
-            "source": row.source,
+            "Case": row.case_id,
+            "Status": STATUS_NAMES[row.status],
+            "Image": row.image_id + (f"  ({PHANTOM_MARK})" if row.is_phantom else ""),
+            "Source": row.source,
         }
         for flag_type in FLAG_TYPES:
-            item[flag_type] = row.flag_counts.get(flag_type, 0)
-        item["decided"] = f"{row.n_decided} / {row.n_flags}" if row.latest_run_id is not None else ""
-        item["labels"] = ", ".join(DISPLAY_NAMES.get(label, label) for label in row.labels)  # type: ignore[call-overload]
-        item["reviewers"] = ", ".join(row.reviewers)
+            item[FLAG_COLUMN_NAMES[flag_type]] = row.flag_counts.get(flag_type, 0)
+        item["Decided"] = f"{row.n_decided} / {row.n_flags}" if row.latest_run_id is not None else ""
+        item["Labels"] = ", ".join(DISPLAY_NAMES.get(label, label) for label in row.labels)  # type: ignore[call-overload]
+        item["Reviewers"] = ", ".join(row.reviewers)
         rows.append(item)
     return rows
 
@@ -208,42 +244,12 @@ def neighbour(store: Store, case_id: str, step: int, query: WorklistQuery | None
     return neighbour_case(store, case_id, query, step)
 
 
-ANY = "any"
-
-
-def worklist_query(
-    *,
-    status: str = ANY,
-    label: str = ANY,
-    flag_type: str = ANY,
-    source: str = ANY,
-    reviewer: str = ANY,
-    search: str = "",
-    phantoms: str = ANY,
-    drafts: str = ANY,
-    sort: str = "urgent",
-    page: int = 0,
-    page_size: int = 50,
-) -> WorklistQuery:
-    """A worklist query from the page's filter widgets, where ``"any"`` means no filter."""
-    phantom_filter = {ANY: None, "phantoms only": True, "real images only": False}[phantoms]
-    draft_kind, draft_author = generated.filter_of(drafts)
-    return WorklistQuery.model_validate(
-        {
-            "status": None if status == ANY else status,
-            "label": None if label == ANY else label,
-            "flag_type": None if flag_type == ANY else flag_type,
-            "source": None if source == ANY else source,
-            "reviewer": None if reviewer == ANY else reviewer,
-            "search": search.strip() or None,
-            "phantoms": phantom_filter,
-            "draft_kind": draft_kind,
-            "draft_author": draft_author,
-            "sort": sort,
-            "page": max(0, page),
-            "page_size": page_size,
-        }
-    )
+def next_with_work(
+    store: Store, case_id: str, reviewer: str, query: WorklistQuery | None = None
+) -> tuple[str | None, bool]:
+    """The next case in the worklist's order with flags ``reviewer`` has not decided (or not yet
+    audited), and whether finding it went round from the end to the top."""
+    return next_undecided(store, query or WorklistQuery(), case_id, reviewer)
 
 
 def audit_not_audited(

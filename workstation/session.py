@@ -1,20 +1,27 @@
 """Per-session state the pages share, kept in ``st.session_state`` under these keys.
 
 Functions take the state mapping (and the URL's query parameters) so they are tested with
-plain dicts. The reviewer and the open case are mirrored into the URL, so a reload keeps
-both.
+plain dicts. The reviewer, the open case and the worklist's filters are mirrored into the
+URL, so a reload (or a link sent to a colleague) keeps them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import replace
 from typing import Any
+
+from workstation.overlay import View
+from workstation.worklist_filters import WorklistFilters
 
 REVIEWER = "reviewer"  # the session's reviewer (kept here: widget state is dropped on a page switch)
 REVIEWER_INPUT = "reviewer_input"  # the sidebar's text input, refilled from REVIEWER on every run
 CASE = "case_id"  # the case open on the Review page
 FOCUS = "focused_flag"  # index of the flag the a/d shortcuts act on
-CANVAS_ROUND = "canvas_round"  # bumped after a saved drawing so the canvas starts empty
+CANVAS_ROUND = "canvas_round"  # bumped after saving or discarding so the canvas reloads the saved boxes
+VIEW = "image_view"  # zoom, pan and window of the Review image (the window stays from case to case)
+AUTO_ADVANCE = "auto_advance"  # open the next case as soon as every flag of this one is decided
+SCROLL_TO = "scroll_to_card"  # the flag card to bring into view after a decision
 TEACHING_CASE = "teaching_case"
 NOTICE = "notice"  # a one-off message shown after the rerun a button caused
 SHARED = "shared_mode"  # True in shared mode: names never travel in the URL
@@ -23,6 +30,7 @@ PARAM_REVIEWER = "reviewer"
 PARAM_CASE = "case"
 
 MAX_REVIEWER_CHARS = 64
+TEACHING_LISTED = 500  # cases Teaching lists by id; its search box reaches the rest
 
 
 def clean_reviewer(name: object) -> str:
@@ -55,6 +63,11 @@ def init_from_url(
         state[CASE] = str(params[PARAM_CASE])
 
 
+def worklist_filters(state: Mapping[str, Any]) -> WorklistFilters:
+    """The Worklist's current filters (they stay in session state while Review is open)."""
+    return WorklistFilters.from_state(state)
+
+
 def url_params(state: Mapping[str, Any], case_id: str) -> dict[str, str]:
     """The query parameters of the Review page for ``case_id`` (and, in local mode, the reviewer)."""
     params = {PARAM_CASE: case_id}
@@ -65,10 +78,22 @@ def url_params(state: Mapping[str, Any], case_id: str) -> dict[str, str]:
 
 
 def open_case(state: MutableMapping[str, Any], case_id: str) -> None:
-    """Make ``case_id`` the open case; focus returns to its first flag."""
+    """Make ``case_id`` the open case; focus returns to its first open flag, the zoom to the whole
+    image (the window stays: a reviewer reading in the lung window keeps it)."""
     if state.get(CASE) != case_id:
         state[CASE] = case_id
         state[FOCUS] = None
+        state.pop(SCROLL_TO, None)
+        state[VIEW] = replace(view(state), zoom=1.0, centre_x=0.5, centre_y=0.5)
+
+
+def view(state: Mapping[str, Any]) -> View:
+    found = state.get(VIEW)
+    return found if isinstance(found, View) else View()
+
+
+def set_view(state: MutableMapping[str, Any], new: View) -> None:
+    state[VIEW] = new.clamped()
 
 
 def focus(state: MutableMapping[str, Any], decided: Sequence[bool]) -> int:

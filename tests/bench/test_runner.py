@@ -32,6 +32,6 @@ def test_an_unknown_benchmark_is_refused_with_the_valid_names(capsys: pytest.Cap
     with pytest.raises(SystemExit):
         runner.main(["nope"])
     assert (
-        "choose from parser_openi, store, eval_nih, report_eval_nih, app, openai_concurrency, gpu_models, "
-        "finetune_gpu, regression" in capsys.readouterr().err
+        "choose from parser_openi, store, eval_nih, report_eval_nih, app, openai_concurrency, browser, load, "
+        "gpu_models, finetune_gpu, regression" in capsys.readouterr().err
     )

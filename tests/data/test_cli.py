@@ -27,9 +27,9 @@ def test_demo_seeds_once_and_if_empty_leaves_it_alone(
 ) -> None:
     db = str(tmp_path / "audit.duckdb")
     code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20")
-    assert code == 0 and "20 synthetic phantom cases" in out
+    assert code == 0 and "11 NIH radiographs and 20 synthetic phantoms" in out
     code, out, _ = run(capsys, "demo", "--if-empty", "--db", db)
-    assert code == 0 and "already has 20 cases" in out
+    assert code == 0 and "already has 31 cases" in out
     assert (tmp_path / "phantoms" / "phantom-001.png").is_file()
 
 
@@ -38,11 +38,11 @@ def test_demo_audits_its_cases_so_the_worklist_shows_flags_at_once(
 ) -> None:
     db = str(tmp_path / "audit.duckdb")
     code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20")
-    assert code == 0 and "audited 20 case(s) with the reference grounder and the rules parser" in out
+    assert code == 0 and "audited 31 case(s) with the reference grounder and the rules parser" in out
     with Store.open(db) as store:
         page = worklist_page(store, WorklistQuery(status="not_audited"))
         assert page.total == 0
-        assert worklist_page(store).total == 20
+        assert worklist_page(store).total == 31  # 11 radiographs and 20 phantoms
 
 
 def test_demo_can_leave_its_cases_not_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,7 +50,7 @@ def test_demo_can_leave_its_cases_not_audited(tmp_path: Path, capsys: pytest.Cap
     code, out, _ = run(capsys, "demo", "--db", db, "--cases", "20", "--no-audit")
     assert code == 0 and "audited" not in out
     with Store.open(db) as store:
-        assert worklist_page(store, WorklistQuery(status="not_audited")).total == 20
+        assert worklist_page(store, WorklistQuery(status="not_audited")).total == 31
 
 
 def test_the_database_can_come_from_the_environment(

@@ -1,4 +1,5 @@
-"""The demo worklist: seeded phantoms, true boxes, faithful and corrupted drafts, idempotent."""
+"""The demo worklist: real NIH radiographs with their expert boxes and synthetic drafts first,
+then seeded phantoms with true boxes and faithful or corrupted drafts; idempotent."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import numpy as np
 import pytest
 
 from audit.boxes import patient_side
+from data import demo_radiographs
 from data.demo import DEFAULT_SEED, MAX_CASES, MIN_CASES, plan_cases, seed_demo, write_draft
 from data.images import load_image
 from data.phantoms import PHANTOM_MARK, PhantomFinding, PhantomSpec, draw_phantom
+from data.records import WorklistQuery
 from data.store import Store
+from data.worklist import worklist_page
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +35,13 @@ def demo(demo_db: Path) -> Store:
 
 
 def test_the_demo_has_between_20_and_40_phantom_cases_each_marked_synthetic(demo: Store) -> None:
-    cases = demo.cases.where()
+    cases = demo.cases.where(phantoms=True)
     assert MIN_CASES <= len(cases) <= MAX_CASES
     assert all(c.is_phantom and c.source == "demo" and c.metadata["synthetic_phantom"] is True for c in cases)
 
 
 def test_every_phantom_image_loads_and_carries_its_mark(demo: Store) -> None:
-    for case in demo.cases.where():
+    for case in demo.cases.where(phantoms=True):
         assert case.image_path is not None and Path(case.image_path).parent.name == "phantoms"
         pixels = load_image(case.image_path).pixels
         assert pixels.shape == (case.height, case.width)
@@ -46,7 +50,7 @@ def test_every_phantom_image_loads_and_carries_its_mark(demo: Store) -> None:
 
 def test_drafts_are_faithful_or_have_exactly_one_omission_or_over_call(demo: Store) -> None:
     styles = {}
-    for case in demo.cases.where():
+    for case in demo.cases.where(phantoms=True):
         (draft,) = demo.drafts.for_case(case.case_id)
         present = {f.label for f in demo.cases.reference_findings(case.case_id)}
         expected = draft.expected_flags or ()
@@ -76,13 +80,13 @@ def test_seeding_again_is_idempotent(demo_db: Path) -> None:
 
 def test_if_empty_leaves_a_database_with_cases_alone_and_redraws_missing_images(demo_db: Path) -> None:
     with Store.open(demo_db) as store:
-        first = store.cases.where()[0]
-        assert first.image_path is not None
-        original = Path(first.image_path).read_bytes()
-        Path(first.image_path).unlink()
+        phantom, radiograph = store.cases.where(phantoms=True)[0], store.cases.where(phantoms=False)[0]
+        originals = [Path(c.image_path or "").read_bytes() for c in (phantom, radiograph)]
+        for case in (phantom, radiograph):
+            Path(case.image_path or "").unlink()
         summary = seed_demo(store, if_empty=True)
-        assert (summary.created, summary.images_written) == (False, 1)
-        assert Path(first.image_path).read_bytes() == original
+        assert (summary.created, summary.images_written) == (False, 2)
+        assert [Path(c.image_path or "").read_bytes() for c in (phantom, radiograph)] == originals
 
 
 def test_the_same_seed_draws_the_same_worklist_byte_for_byte(tmp_path: Path) -> None:
@@ -150,3 +154,68 @@ def test_draft_sentences_name_the_patients_side() -> None:
 
 def test_the_mark_is_part_of_every_phantom() -> None:
     assert "SYNTHETIC PHANTOM" in PHANTOM_MARK
+
+
+def test_the_demo_opens_with_eleven_real_radiographs_credited_to_the_nih(demo: Store) -> None:
+    radiographs = demo.cases.where(source=demo_radiographs.SOURCE)
+
+    assert len(radiographs) == 11 and not any(case.is_phantom for case in radiographs)
+    assert all("NIH Clinical Center" in case.metadata["attribution"] for case in radiographs)
+    for case in radiographs:
+        assert (
+            case.image_path is not None and Path(case.image_path).parent.name == "phantoms"
+        )  # beside the db
+        assert load_image(case.image_path).pixels.shape == (512, 512)
+
+
+def test_the_shipped_radiographs_are_small_and_attributed() -> None:
+    folder = demo_radiographs.EXAMPLES_DIR
+    pngs = sorted(folder.glob("*.png"))
+    attribution = (folder / "ATTRIBUTION").read_text()
+
+    assert 0 < len(pngs) <= 12
+    assert sum(path.stat().st_size for path in pngs) < 2 * 1024 * 1024
+    assert "NIH Clinical Center" in attribution and "Wang" in attribution and "CVPR 2017" in attribution
+    assert {path.name for path in pngs} == {plan.image for plan in demo_radiographs.plan_radiographs()}
+
+
+def test_their_expert_boxes_cover_every_finding_on_both_sides_and_a_normal_study() -> None:
+    plans = demo_radiographs.plan_radiographs()
+    seen = {(f.label, patient_side(f.box)) for plan in plans for f in plan.findings if f.box is not None}
+
+    for label in ("pleural_effusion", "pneumothorax", "lung_opacity", "nodule_mass"):
+        assert {(label, "right"), (label, "left")} <= seen, label
+    assert any(label == "cardiomegaly" for label, _ in seen)
+    assert any(not plan.findings for plan in plans)  # a normal study
+    assert all(f.source_label for plan in plans for f in plan.findings)  # the NIH label is kept
+
+
+def test_their_drafts_are_faithful_omitted_over_called_and_wrong_sided(demo: Store) -> None:
+    kinds = {
+        demo.drafts.for_case(case.case_id)[0].corruption
+        for case in demo.cases.where(source=demo_radiographs.SOURCE)
+    }
+
+    assert kinds == {"none", "drop", "add", "flip_side"}
+
+
+def test_auditing_a_radiograph_raises_the_flags_its_draft_was_written_to_cause(demo_db: Path) -> None:
+    from workstation import services
+
+    with Store.open(demo_db) as store:
+        for case in store.cases.where(source=demo_radiographs.SOURCE):
+            (draft,) = store.drafts.for_case(case.case_id)
+            stored, _ = services.ensure_audited(store, case.case_id)
+            raised = {(flag.type, flag.label) for flag in stored.report.flags}
+            expected = {(flag.type, flag.label) for flag in draft.expected_flags or ()}
+            assert expected <= raised, (case.case_id, draft.text)
+
+
+def test_real_radiographs_come_first_in_the_worklist(demo_db: Path) -> None:
+    from workstation import services
+
+    with Store.open(demo_db) as store:
+        services.audit_not_audited(store, [case.case_id for case in store.cases.where()])
+        first_page = worklist_page(store, WorklistQuery(page_size=11)).rows
+
+    assert all(row.source == demo_radiographs.SOURCE for row in first_page)

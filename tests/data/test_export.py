@@ -1,4 +1,5 @@
-"""Export: one row per decision (and per reviewer-drawn box), every named column, any format."""
+"""Export: one row per decision (with the draft it judged) and per reviewer-drawn box (with what
+became of it), every named column, any format."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from audit.schema import Box
 from data.errors import ExportError
 from data.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, export_frame, write_export
 from data.store import Store
+from tests.data.conftest import add_case, ptx_report
+
+BOX_A = Box(x0=0.1, y0=0.1, x1=0.2, y1=0.2)
+BOX_B = Box(x0=0.5, y0=0.5, x1=0.75, y1=0.75)
 
 
 def read_back(path: Path, fmt: str) -> pd.DataFrame:
@@ -146,3 +151,45 @@ def test_a_decision_on_a_machine_written_draft_carries_its_generator(store: Stor
 def test_a_human_draft_has_no_generator(decided: Store) -> None:
     frame = export_frame(decided)
     assert frame["generator"].isna().all()
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS, ids=EXPORT_FORMATS)
+def test_each_decision_carries_the_draft_it_judged_with_its_author_and_kind(
+    store: Store, tmp_path: Path, fmt: str
+) -> None:
+    add_case(store, "ptx")
+    text = "No pneumothorax.\nHeart size normal, 3 cm nodule? no."
+    draft_id = store.drafts.add("ptx", text, kind="human", author="dr lee")
+    saved = store.audits.save("ptx", ptx_report(), draft_id=draft_id)
+    store.decisions.record(saved.flag_ids[0], "amy", "accept")
+
+    write_export(store, fmt, tmp_path / f"out.{fmt}")  # type: ignore[arg-type]
+    (row,) = read_back(tmp_path / f"out.{fmt}", fmt).itertuples()
+
+    assert (int(row.draft_id), row.draft_kind, row.draft_author, row.draft_text) == (
+        draft_id,
+        "human",
+        "dr lee",
+        text,
+    )
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS, ids=EXPORT_FORMATS)
+def test_a_moved_box_exports_where_it_is_and_a_deleted_one_is_kept_not_current(
+    store: Store, tmp_path: Path, fmt: str
+) -> None:
+    add_case(store, "c")
+    store.reviewer_findings.save_edits("c", "amy", added=[("nodule_mass", BOX_A), ("pneumothorax", BOX_B)])
+    nodule, ptx = store.reviewer_findings.for_case("c")
+    store.reviewer_findings.save_edits(
+        "c", "amy", moved=[(nodule.finding_id, BOX_B)], deleted_ids=[ptx.finding_id]
+    )
+
+    write_export(store, fmt, tmp_path / f"out.{fmt}")  # type: ignore[arg-type]
+    rows = read_back(tmp_path / f"out.{fmt}", fmt).sort_values("label")
+
+    assert rows.label.tolist() == ["nodule_mass", "pneumothorax"]
+    assert rows.box_status.tolist() == ["moved", "deleted"]
+    assert [bool(v) for v in rows.is_current] == [True, False]
+    assert json.loads(rows.box.iloc[0]) == BOX_B.as_list()
+    assert rows.box_changed_at.notna().all()

@@ -59,6 +59,13 @@ def test_urgent_cases_come_first_then_flagged_then_by_id(worklist: Store) -> Non
     assert ids(worklist) == ["c-ptx", "b-effusion", "a-normal", "d-new", "e-phantom"]
 
 
+def test_real_images_come_before_phantoms_even_urgent_ones(worklist: Store) -> None:
+    worklist.audits.save("e-phantom", ptx_report())  # the phantom now has an URGENT flag
+
+    assert ids(worklist) == ["c-ptx", "b-effusion", "a-normal", "d-new", "e-phantom"]
+    assert ids(worklist, sort="case_id")[-1] == "e-phantom"  # the other sorts are as named
+
+
 def test_flag_counts_per_type_are_on_each_row_and_summed_for_the_page(worklist: Store) -> None:
     page = worklist_page(worklist)
     row = next(r for r in page.rows if r.case_id == "c-ptx")
@@ -155,6 +162,18 @@ def test_previous_and_next_follow_the_filtered_order(worklist: Store) -> None:
     assert neighbour_case(worklist, "c-ptx", step=-1) is None
     assert neighbour_case(worklist, "d-new", WorklistQuery(status="not_audited")) == "e-phantom"
     assert neighbour_case(worklist, "e-phantom", WorklistQuery(status="not_audited")) is None
+
+
+def test_next_from_a_case_that_left_the_filter_is_the_one_that_followed_it(worklist: Store) -> None:
+    audited = WorklistQuery(status="audited")
+    assert ids(worklist, status="audited") == ["c-ptx", "a-normal"]
+
+    # c-ptx's last flag decided: it is "reviewed" now, outside the filter, but j still moves on.
+    worklist.decisions.record(worklist.audits.latest("c-ptx").flag_ids[1], "bob", "accept")  # type: ignore[union-attr]
+
+    assert ids(worklist, status="audited") == ["a-normal"]
+    assert neighbour_case(worklist, "c-ptx", audited) == "a-normal"
+    assert neighbour_case(worklist, "c-ptx", audited, step=-1) is None
 
 
 def test_the_per_case_refresh_and_the_set_based_refresh_agree(worklist: Store) -> None:

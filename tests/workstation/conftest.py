@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from audit.schema import Box
 from data.connection import ENV_DB
 from data.records import CaseImport, CaseRecord, ReferenceFinding
 from data.store import Store
+from workstation import ui
 
 IMAGE_SIZE = (320, 288)  # width, height
 
@@ -125,7 +127,23 @@ def app_db(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.setenv(ENV_DB, str(seeded_db))
     store = Store.shared(seeded_db)
     yield store
+    ui.auditor().drain()  # the pages queue audits and prefetches on the store about to close
     store.close()
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Iterator[Path]:
+    """Where screenshots go; copied to <repo>/screenshots/ (git-ignored) after the test."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    yield folder
+    target = REPO_ROOT / "screenshots"
+    target.mkdir(exist_ok=True)
+    for shot in folder.glob("*.png"):
+        shutil.copy2(shot, target / shot.name)
 
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "workstation" / "app.py"

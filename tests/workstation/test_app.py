@@ -101,7 +101,7 @@ def test_the_reviewer_named_in_the_sidebar_stays_named_on_every_page(app: Callab
     at = app("worklist", reviewer=None)
     at.sidebar.text_input(key="reviewer_input").input("  Ana  Lima ").run()
 
-    at.selectbox(key="wl_pick").select("case-ptx").run()
+    at.text_input(key="wl_find").input("case-ptx").run()
     at.button(key="wl_open").click().run()  # st.switch_page drops the page's widget state
 
     assert not at.info, [info.value for info in at.info]

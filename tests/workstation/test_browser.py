@@ -3,46 +3,34 @@ driven through Playwright by Debian's Chromium (no browser download).
 
 One journey, in the order a reviewer works: worklist → open a case → overlay and flag
 cards → accept a flag → reload, still accepted → dismiss with the keyboard → draw a missed
-finding → teaching mode → evaluation, models → export CSV and read it back. A screenshot of
-every page is saved to the test's folder and copied to ``<repo>/screenshots/``.
+finding → teaching mode → evaluation, models → export CSV and read it back (with the draft's
+text). A screenshot of every page is saved to the test's folder and copied to
+``<repo>/screenshots/``. The Review page's viewer behaviour is in ``test_browser_review``.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Iterator
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
 from data.store import Store
-from tests.workstation.served import REPO_ROOT, streamlit_server
+from tests.workstation.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MARKS,
+    STEP_TIMEOUT_MS,
+    open_canvas,
+    settle,
+)
+from tests.workstation.served import streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STEP_TIMEOUT_MS = 20_000
 REVIEWER = "browser-tester"
 ROW_PX = 35  # height of a header or data row in st.dataframe's grid
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.is_file(), reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        find_spec("playwright") is None, reason="playwright is not installed (pip install playwright)"
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -50,18 +38,6 @@ def app_url(seeded_db: Path, tmp_path: Path) -> Iterator[str]:
     """A `streamlit run` server on a free local port over the seeded database; stopped afterwards."""
     with streamlit_server(seeded_db, tmp_path / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Iterator[Path]:
-    """Where screenshots go; copied to <repo>/screenshots/ (git-ignored) after the test."""
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
-    yield folder
-    target = REPO_ROOT / "screenshots"
-    target.mkdir(exist_ok=True)
-    for shot in folder.glob("*.png"):
-        shutil.copy2(shot, target / shot.name)
 
 
 def test_a_reviewer_works_through_the_app_in_a_real_browser(
@@ -76,14 +52,8 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
             page = browser.new_page(viewport={"width": 1440, "height": 1500}, accept_downloads=True)
             page.set_default_timeout(STEP_TIMEOUT_MS)
 
-            def settle() -> None:
-                """Wait until Streamlit has finished the current run."""
-                page.wait_for_timeout(400)
-                expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
-                expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0)
-
             def shot(name: str) -> None:
-                settle()
+                settle(page)
                 page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
             cards = page.locator('[class*="st-key-flag_card_"]')
@@ -95,21 +65,21 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
             expect(page.get_by_text(f"Reviewing as {REVIEWER}")).to_be_visible()
             shot("01_worklist")
 
-            # Click a case's row (the third: case-phantom) to open it in Review; it is audited on opening.
+            # Click a case's row (the fourth: real images first, so case-phantom) to open it in Review.
             grid = page.locator('[data-testid="stDataFrame"]').first
-            settle()
+            settle(page)
             frame = grid.bounding_box()
             assert frame is not None
-            page.mouse.click(frame["x"] + 14, frame["y"] + ROW_PX + 2 * ROW_PX + ROW_PX / 2)
+            page.mouse.click(frame["x"] + 14, frame["y"] + ROW_PX + 3 * ROW_PX + ROW_PX / 2)
             expect(page.get_by_role("heading", name="case-phantom")).to_be_visible()
-            expect(page.get_by_text("Synthetic phantom", exact=True)).to_be_visible()
+            expect(page.get_by_text("Synthetic phantom: a drawn model")).to_be_visible()
             expect(cards.filter(has_text="URGENT").filter(has_text="nodule / mass")).to_have_count(1)
             shot("02_review_phantom")
 
             # The pneumothorax case: overlay image and two flag cards.
             page.goto(f"{app_url}/review?case=case-ptx&reviewer={REVIEWER}")
             expect(page.get_by_role("heading", name="case-ptx")).to_be_visible()
-            overlay = page.locator('[data-testid="stImage"] img').first
+            overlay = page.locator(".cxr-frame img").first
             expect(overlay).to_be_visible()
             assert overlay.evaluate("img => img.naturalWidth") > 100
             expect(cards).to_have_count(2)
@@ -133,24 +103,20 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
             expect(page.get_by_text(f"Dismissed by {REVIEWER}")).to_be_visible()
 
             # Draw a missed finding on the canvas and save it.
-            page.get_by_text("Add missed finding").click()
-            canvas = page.locator("canvas.upper-canvas").first
-            expect(canvas).to_be_visible()
-            settle()
-            box = canvas.bounding_box()
-            assert box is not None
+            box = open_canvas(page)
             page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55)
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * 0.70, box["y"] + box["height"] * 0.65, steps=8)
             page.mouse.move(box["x"] + box["width"] * 0.80, box["y"] + box["height"] * 0.75, steps=8)
             page.mouse.up()
-            expect(page.get_by_text("1 box(es) drawn")).to_be_visible()
+            expect(page.get_by_text("Unsaved: 1 new box")).to_be_visible()
             shot("05_review_drawing")
-            page.get_by_role("button", name="Save missed finding").click()
+            page.get_by_role("button", name="Save", exact=True).click()
             expect(page.get_by_text(f"Reviewer boxes: {REVIEWER}")).to_be_visible()
 
             # 'j' opens the next case in the worklist's order.
-            settle()
+            settle(page)
+            page.mouse.click(5, 300)  # leave any text box, as a person would
             page.keyboard.press("j")
             expect(page.get_by_role("heading", name="case-ptx")).to_have_count(0)
 
@@ -166,6 +132,7 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
 
             page.goto(f"{app_url}/evaluation?reviewer={REVIEWER}")
             expect(page.get_by_role("heading", name="By flag type")).to_be_visible()
+            expect(page.get_by_text("latest_flags")).to_have_count(0)  # no snake_case on the page
             shot("08_evaluation")
 
             page.goto(f"{app_url}/models?reviewer={REVIEWER}")
@@ -187,6 +154,9 @@ def test_a_reviewer_works_through_the_app_in_a_real_browser(
         rows = list(csv.DictReader(handle))
     decisions = sorted((row["decision"], row["flag_type"]) for row in rows if row["row_kind"] == "decision")
     assert decisions == [("accept", "URGENT"), ("dismiss", "MISSING")]
+    assert {row["draft_text"] for row in rows if row["row_kind"] == "decision"} == {
+        "No pneumothorax. Heart size is normal."
+    }
     drawn = [row for row in rows if row["row_kind"] == "reviewer_finding"]
     assert [(row["case_id"], row["reviewer"]) for row in drawn] == [("case-ptx", REVIEWER)]
 

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from workstation import exports, services
+from workstation import exports
+from workstation.worklist_filters import ANY
 
 
 @pytest.mark.parametrize(
     ("reviewer", "source", "expected"),
     [
-        (services.ANY, services.ANY, "cxr-audit-decisions-20261125-0231.csv"),
+        (ANY, ANY, "cxr-audit-decisions-20261125-0231.csv"),
         ("Ana Lima", "nih/chest", "cxr-audit-decisions-Ana_Lima-nih_chest-20261125-0231.csv"),
     ],
     ids=["everything", "scoped"],

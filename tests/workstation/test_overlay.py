@@ -1,5 +1,5 @@
-"""Overlay drawing: window/level, the view region, box placement in display pixels, colours,
-and the drawing canvas (its size, its background, and boxes read back from it)."""
+"""Overlay drawing: window/level and its presets, zoom and pan, box placement in display pixels,
+one style per kind of box, captions that never overlap, and the R/L marker of a frontal view."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from PIL import Image
 from audit.schema import Box
 from workstation.overlay import (
     FLAG_COLOURS,
+    MARKER_COLOUR,
+    NEUTRAL_COLOUR,
+    PRESETS_BY_KEY,
+    REFERENCE_COLOUR,
+    WINDOW_PRESETS,
     OverlayBox,
     View,
     apply_window,
-    boxes_from_drawing,
-    canvas_background,
-    canvas_size,
     display_size,
     encode,
+    orientation_marks,
     placeholder,
     render,
+    shows_orientation,
     text_colour,
     to_display,
 )
@@ -137,70 +141,110 @@ def test_captions_use_the_text_colour_that_reads_on_their_box_colour(background:
     assert text_colour(background) == expected
 
 
+def test_an_inverted_window_shows_dense_structures_dark() -> None:
+    out = apply_window(np.array([0, 128, 255], dtype=np.uint8), 128, 256, invert=True)
+
+    assert out.tolist() == [255, 127, 1]
+
+
+def test_each_preset_sets_its_window_and_is_recognised_back() -> None:
+    for preset in WINDOW_PRESETS:
+        view = View(zoom=2.0).with_preset(preset)
+
+        assert (view.window_centre, view.window_width, view.invert, view.zoom) == (
+            preset.centre,
+            preset.width,
+            preset.invert,
+            2.0,
+        )
+        assert view.preset_key == preset.key
+    assert View(window_centre=101).preset_key is None  # a window set by hand is no preset
+
+
+def test_the_presets_are_default_lung_bone_and_inverted() -> None:
+    assert [p.name for p in WINDOW_PRESETS] == ["Default", "Lung", "Bone/soft tissue", "Inverted"]
+    assert PRESETS_BY_KEY["inverted"].invert and not PRESETS_BY_KEY["lung"].invert
+
+
+def test_zooming_keeps_the_point_under_the_pointer_where_it_was() -> None:
+    view = View().zoomed(2.0, at_x=0.25, at_y=0.75)
+    region = view.region()
+
+    # The point a quarter across and three quarters down the frame stays at (0.25, 0.75) of the view.
+    assert (0.25 - region.x0) / region.width == pytest.approx(0.25)
+    assert (0.75 - region.y0) / region.height == pytest.approx(0.75)
+    assert view.zoom == 2.0
+
+
+def test_zoom_stays_between_the_whole_image_and_eight_times() -> None:
+    assert View().zoomed(0.5).zoom == 1.0
+    assert View(zoom=6.0).zoomed(4.0).zoom == 8.0
+
+
+def test_a_drag_moves_the_view_the_other_way_and_stops_at_the_edge() -> None:
+    view = View(zoom=2.0)  # shows 0.25–0.75
+
+    dragged_right = view.panned(0.2, 0.0)  # a fifth of the view's width to the right
+    assert dragged_right.region().x0 == pytest.approx(0.25 - 0.2 * 0.5)
+    assert view.panned(5.0, 0.0).region().x0 == pytest.approx(0.0)  # never past the frame
+
+
 @pytest.mark.parametrize(
-    ("size", "expected"),
-    [((320, 288), (500, 450)), ((1000, 2000), (500, 1000)), ((2000, 500), (500, 125))],
-    ids=["landscape", "tall", "wide"],
+    ("view_position", "expected"),
+    [("PA", True), ("AP", True), (" ap ", True), ("LL", False), ("LATERAL", False), (None, False)],
+    ids=["pa", "ap", "padded", "lateral", "lateral-word", "unknown"],
 )
-def test_the_canvas_is_always_500_wide_and_keeps_the_image_aspect(
-    size: tuple[int, int], expected: tuple[int, int]
-) -> None:
-    assert canvas_size(*size) == expected
+def test_the_orientation_marker_is_for_frontal_views_only(view_position: str | None, expected: bool) -> None:
+    assert shows_orientation(view_position) is expected
 
 
-def test_the_canvas_background_shows_the_whole_frame_with_the_window_but_not_the_zoom() -> None:
-    pixels = np.full((288, 320), 100, dtype=np.uint8)
-    box = OverlayBox(Box(x0=0.0, y0=0.0, x1=0.2, y1=0.2), FLAG_COLOURS["URGENT"], "URGENT", "flag")
-    zoomed_in = View(zoom=4.0, centre_x=0.9, centre_y=0.9, window_centre=100, window_width=2)
+def test_the_marker_puts_the_patients_right_on_the_viewers_left() -> None:
+    (right, right_rect), (left, left_rect) = orientation_marks((400, 300))
 
-    background = canvas_background(pixels, [box], zoomed_in)
-
-    assert background.size == (500, 450)
-    assert background.getpixel((250, 300)) == (128, 128, 128)  # the window maps 100 to mid-grey
-    assert background.getpixel((0, 60)) == _rgb(FLAG_COLOURS["URGENT"])  # the top-left box, unzoomed
-    assert background.getpixel((99, 60))[0] > 240  # its right edge at 0.2 of the canvas width
+    assert (right, left) == ("R", "L")
+    assert right_rect[2] < 200 < left_rect[0]  # R in the left half, L in the right half
 
 
-@pytest.mark.parametrize(
-    ("rect", "expected"),
-    [
-        ({"type": "rect", "left": 50, "top": 20, "width": 100, "height": 40}, (0.1, 0.1, 0.3, 0.3)),
-        (  # Fabric places some objects by their centre
-            {
-                "type": "rect",
-                "left": 100,
-                "top": 40,
-                "width": 100,
-                "height": 40,
-                "originX": "center",
-                "originY": "center",
-            },
-            (0.1, 0.1, 0.3, 0.3),
-        ),
-        (
-            {"type": "rect", "left": 50, "top": 20, "width": 50, "height": 20, "scaleX": 2, "scaleY": 2},
-            (0.1, 0.1, 0.3, 0.3),
-        ),
-        (
-            {"type": "rect", "left": 450, "top": 180, "width": 100, "height": 40},
-            (0.9, 0.9, 1.0, 1.0),
-        ),  # clipped
-    ],
-    ids=["top-left", "centre-origin", "scaled", "clipped"],
-)
-def test_boxes_from_drawing(rect: dict[str, object], expected: tuple[float, float, float, float]) -> None:
-    (box,) = boxes_from_drawing({"objects": [rect]}, (500, 200))
+def test_the_marker_is_drawn_where_it_says_and_only_when_asked() -> None:
+    pixels = np.full((300, 400), 200, dtype=np.uint8)
+    marked = np.asarray(render(pixels, [], max_side=400, orientation=True))
+    plain = np.asarray(render(pixels, [], max_side=400))
 
-    assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(expected)
+    marker = np.array(_rgb(MARKER_COLOUR))
+    for _, (x0, y0, x1, y1) in orientation_marks((400, 300)):
+        patch = marked[round(y0) + 2 : round(y1) - 1, round(x0) + 2 : round(x1) - 1]
+        assert (patch == marker).all(axis=-1).sum() > 0.3 * patch.shape[0] * patch.shape[1]
+        assert (patch == [255, 255, 255]).all(axis=-1).any()  # the white letter
+    assert (plain == plain[0, 0]).all()  # nothing drawn without it
 
 
-def test_boxes_from_drawing_ignores_clicks_paths_and_an_empty_canvas() -> None:
-    drawing = {
-        "objects": [
-            {"type": "rect", "left": 10, "top": 10, "width": 1, "height": 1},
-            {"type": "path", "left": 0, "top": 0, "width": 100, "height": 100},
-        ]
-    }
+def test_a_finding_without_a_flag_is_dotted_neutral_grey_and_a_reference_box_dashed() -> None:
+    pixels = np.zeros((400, 400), dtype=np.uint8)
+    finding = OverlayBox(Box(x0=0.1, y0=0.5, x1=0.9, y1=0.6), NEUTRAL_COLOUR, "lung opacity", "model")
+    reference = OverlayBox(Box(x0=0.1, y0=0.8, x1=0.9, y1=0.9), REFERENCE_COLOUR, "reference: x", "reference")
 
-    assert boxes_from_drawing(drawing, (500, 500)) == []
-    assert boxes_from_drawing(None, (500, 500)) == []
+    image = np.asarray(render(pixels, [finding, reference], max_side=400))
+
+    def runs(row: np.ndarray, colour: str) -> list[int]:
+        """Lengths of the stretches of ``colour`` along a row."""
+        hits = (row == _rgb(colour)).all(axis=-1)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], hits.astype(int), [0]])))
+        return list(edges[1::2] - edges[::2])
+
+    dots, dashes = runs(image[240, 60:340], NEUTRAL_COLOUR), runs(image[360, 60:340], REFERENCE_COLOUR)
+    assert len(dots) > len(dashes) > 5  # both broken lines, the neutral one finer
+    assert max(dots) < max(dashes)
+
+
+def test_captions_of_coinciding_boxes_are_both_shown() -> None:
+    pixels = np.zeros((400, 400), dtype=np.uint8)
+    box = Box(x0=0.3, y0=0.4, x1=0.7, y1=0.8)
+    boxes = [
+        OverlayBox(box, FLAG_COLOURS["MISSING"], "MISSING: cardiomegaly", "flag"),
+        OverlayBox(box, REFERENCE_COLOUR, "reference: cardiomegaly", "reference"),
+    ]
+
+    image = np.asarray(render(pixels, boxes, max_side=400))
+
+    for colour in (FLAG_COLOURS["MISSING"], REFERENCE_COLOUR):
+        assert (image == _rgb(colour)).all(axis=-1).sum() > 1500  # a whole caption chip, not just a line

@@ -20,8 +20,9 @@ from audit.schema import (
     ParseOutcome,
 )
 from data.records import CaseRecord, DecisionRecord, ReferenceFinding, ReviewerFinding, StoredAudit
+from data.reviewer_findings import DeletedBox
 from workstation import review_view
-from workstation.overlay import FLAG_COLOURS, REFERENCE_COLOUR, REVIEWER_COLOUR
+from workstation.overlay import FLAG_COLOURS, NEUTRAL_COLOUR, REFERENCE_COLOUR, REVIEWER_COLOUR
 
 NOW = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
 PTX_BOX = Box(x0=0.1, y0=0.1, x1=0.4, y1=0.5)
@@ -83,6 +84,20 @@ def _decision(flag_id: int, reviewer: str, decision: str, **extra: object) -> De
         decision=decision,  # type: ignore[arg-type]
         decided_at=NOW,
         **extra,  # type: ignore[arg-type]
+    )
+
+
+def _drawn(finding_id: int, reviewer: str, note: str | None = None) -> ReviewerFinding:
+    """A nodule box ``reviewer`` drew over the effusion's box."""
+    return ReviewerFinding(
+        finding_id=finding_id,
+        case_id="c",
+        run_id=1,
+        reviewer=reviewer,
+        label="nodule_mass",
+        box=EFF_BOX,
+        note=note,
+        created_at=NOW,
     )
 
 
@@ -149,13 +164,23 @@ def test_next_focus(decided: list[bool], current: int, expected: int) -> None:
     assert review_view.next_focus(decided, current) == expected
 
 
-def test_overlay_boxes_colour_flagged_findings_by_flag_type_and_others_by_label() -> None:
+def test_overlay_boxes_colour_flagged_findings_by_flag_type_and_others_neutral() -> None:
     boxes = review_view.overlay_boxes(_report(), [], [], review_view.Layers())
 
     by_caption = {box.caption: box for box in boxes}
     assert set(by_caption) == {"URGENT + MISSING: pneumothorax", "pleural effusion"}
     assert by_caption["URGENT + MISSING: pneumothorax"].colour == FLAG_COLOURS["URGENT"]
-    assert by_caption["pleural effusion"].colour == LABEL_COLOURS["pleural_effusion"]
+    # A finding without a flag must not look like one: never orange like MISSING, never a label colour.
+    assert by_caption["pleural effusion"].colour == NEUTRAL_COLOUR
+    assert NEUTRAL_COLOUR not in FLAG_COLOURS.values()
+
+
+def test_the_boxes_being_edited_on_the_canvas_are_left_off_the_image() -> None:
+    drawn = [_drawn(i, name) for i, name in enumerate(["ana", "bo"])]
+
+    boxes = review_view.overlay_boxes(_report(), [], drawn, review_view.Layers(model=False, editing="ana"))
+
+    assert [box.caption for box in boxes] == ["bo: nodule / mass"]
 
 
 def test_overlay_layers_can_each_be_switched() -> None:
@@ -221,12 +246,12 @@ def test_reading_rows_show_rule_or_backend_and_verification() -> None:
     rows = review_view.reading_rows(_report().draft)  # type: ignore[arg-type]
 
     assert rows[1] == {
-        "label": "pleural effusion",
-        "status": "present",
-        "laterality": "left",
-        "phrase": "left effusion",
-        "rule / backend": "R2",
-        "verified": True,
+        "Label": "pleural effusion",
+        "Status": "present",
+        "Laterality": "left",
+        "Phrase": "left effusion",
+        "Rule / backend": "R2",
+        "Verified": True,
     }
 
 
@@ -235,7 +260,7 @@ def test_reading_rows_show_rule_or_backend_and_verification() -> None:
     [
         (False, True, "image_only", "Image-only audit"),
         (True, False, "draft_only", "Draft-only view"),
-        (True, True, "none", "Neither the image nor the draft"),
+        (True, True, "none", "Nothing was audited"),
     ],
     ids=["image-only", "draft-only", "none"],
 )
@@ -251,7 +276,9 @@ def test_a_degraded_audit_gets_a_banner(
 
     (banner,) = review_view.run_summary(report).banners
 
-    assert banner.text.startswith(expected)
+    assert banner.headline.startswith(expected.split(" ")[0])  # one line, shown at once
+    assert "\n" not in banner.headline and len(banner.headline) < 60
+    assert expected in banner.headline + " " + banner.text
 
 
 def test_a_full_audit_has_no_banner_but_lists_repairs() -> None:
@@ -271,9 +298,9 @@ def _context(**changes: object) -> review_view.ReviewContext:
         "title": "c · image c.png · test",
         "audit": stored,
         "audited_now": False,
-        "cards": tuple(review_view.flag_cards(stored, {(10, "ana"): _decision(10, "ana", "accept")}, "ana")),
         "references": (),
         "drawn": (),
+        "deleted": (),
         "summary": review_view.run_summary(stored.report),
         "draft": review_view.draft_view(stored.report.draft),
         "findings": review_view.finding_rows(stored.report.image.findings),  # type: ignore[union-attr]
@@ -283,14 +310,41 @@ def _context(**changes: object) -> review_view.ReviewContext:
     return review_view.ReviewContext(**{**fields, **changes})  # type: ignore[arg-type]
 
 
-def test_the_context_says_which_flags_this_reviewer_has_decided() -> None:
-    assert _context().decided == [True, False]
+def test_the_context_gives_a_frontal_view_its_orientation_marker() -> None:
+    pa = CaseRecord(case_id="c", image_id="c.png", source="test", view="PA")
+    lateral = CaseRecord(case_id="c", image_id="c.png", source="test", view="LL")
+
+    assert (_context(case=pa).orientation, _context(case=lateral).orientation, _context().orientation) == (
+        True,
+        False,
+        False,
+    )
+
+
+def test_the_context_says_who_deleted_which_box_and_when() -> None:
+    box = ReviewerFinding(
+        finding_id=1, case_id="c", run_id=1, reviewer="ana", label="nodule_mass", box=EFF_BOX, created_at=NOW
+    )
+    gone = DeletedBox(finding=box, deleted_by="ana", deleted_at=NOW)
+
+    assert _context().deleted_caption is None
+    assert _context(deleted=(gone,)).deleted_caption == (
+        "Deleted boxes: nodule / mass drawn by ana, deleted by ana at 2026-11-25 02:30 UTC"
+    )
+
+
+def test_a_long_draft_is_shown_collapsed_first() -> None:
+    short = review_view.draft_view(DraftReading(backend="rules", text="Lungs are clear."))
+    long = review_view.draft_view(DraftReading(backend="rules", text="Lungs are clear. " * 40))
+    many_lines = review_view.draft_view(DraftReading(backend="rules", text="\n".join(["clear"] * 8)))
+
+    assert short is not None and long is not None and many_lines is not None
+    assert (short.is_long, long.is_long, many_lines.is_long) == (False, True, True)
+    assert long.characters == 17 * 40
 
 
 def test_the_context_draws_the_layers_asked_for() -> None:
-    drawn = ReviewerFinding(
-        finding_id=1, case_id="c", run_id=1, reviewer="bo", label="nodule_mass", box=EFF_BOX, created_at=NOW
-    )
+    drawn = _drawn(1, "bo")
     context = _context(drawn=(drawn,))
 
     assert [box.kind for box in context.boxes(review_view.Layers(model=False, reviewer=True))] == ["reviewer"]
@@ -299,17 +353,7 @@ def test_the_context_draws_the_layers_asked_for() -> None:
 
 def test_the_context_names_who_drew_each_reviewer_box() -> None:
     boxes = tuple(
-        ReviewerFinding(
-            finding_id=index,
-            case_id="c",
-            run_id=1,
-            reviewer=name,
-            label="nodule_mass",
-            box=EFF_BOX,
-            note=note,
-            created_at=NOW,
-        )
-        for index, (name, note) in enumerate([("ana", None), ("bo", "faint")])
+        _drawn(index, name, note) for index, (name, note) in enumerate([("ana", None), ("bo", "faint")])
     )
 
     assert _context().drawn_caption is None
@@ -328,7 +372,7 @@ def test_a_draft_view_holds_the_highlighted_draft_its_legend_and_the_parsers_tab
     assert view is not None
     assert view.html.count("<mark") == 2
     assert "pneumothorax" in view.legend and "pleural effusion" in view.legend
-    assert [row["label"] for row in view.rows] == ["pneumothorax", "pleural effusion"]
+    assert [row["Label"] for row in view.rows] == ["pneumothorax", "pleural effusion"]
     assert review_view.draft_view(None) is None
 
 

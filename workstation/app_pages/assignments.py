@@ -16,9 +16,10 @@ from data.records import MAX_ASSIGNMENT_NAME_CHARS
 from data.review_stats import known_reviewers
 from data.store import Store
 from data.worklist import worklist_page
-from workstation import services, session, ui
+from workstation import session, ui
 from workstation.messages import HANDLED
 from workstation.text import md
+from workstation.worklist_filters import ANY, WorklistFilters
 
 ERROR = "as_error"  # a handled error raised by the Create button's callback
 
@@ -43,12 +44,12 @@ def filter_widgets(store: Store) -> None:
     columns = st.columns(4)
     columns[0].selectbox(
         "Label (reference or flag)",
-        [services.ANY, *FINDING_LABELS],
+        [ANY, *FINDING_LABELS],
         key="as_label",
         format_func=lambda s: DISPLAY_NAMES.get(s, s),  # type: ignore[call-overload]
     )
-    columns[1].selectbox("Source", [services.ANY, *store.cases.sources()], key="as_source")
-    columns[2].selectbox("Images", [services.ANY, "phantoms only", "real images only"], key="as_phantoms")
+    columns[1].selectbox("Source", [ANY, *store.cases.sources()], key="as_source")
+    columns[2].selectbox("Images", [ANY, "phantoms only", "real images only"], key="as_phantoms")
     columns[3].text_input("Case or image id contains", key="as_search")
 
 
@@ -59,9 +60,9 @@ def chosen_cases(store: Store) -> tuple[list[str], str, int]:
     if state.get("as_from", FROM_FILTER) == FROM_LIST:
         ids = [part for part in re.split(r"[\s,]+", state.get("as_list") or "") if part]
         return ids, "case list", len(ids)
-    values = {key: state.get(f"as_{key}") or services.ANY for key in ("label", "source", "phantoms")}
+    values = {key: state.get(f"as_{key}") or ANY for key in ("label", "source", "phantoms")}
     search = state.get("as_search") or ""
-    query = services.worklist_query(**values, search=search, sort="case_id")
+    query = WorklistFilters(**values, search=search, sort="case_id").query(paged=False)
     page = worklist_page(store, query.model_copy(update={"page_size": MAX_ASSIGNMENT_CASES}))
     described = ", ".join(
         f"{name} {value}"
@@ -69,7 +70,7 @@ def chosen_cases(store: Store) -> tuple[list[str], str, int]:
             *(("images" if k == "phantoms" else k, v) for k, v in values.items()),
             ("search", search),
         )
-        if value and value != services.ANY
+        if value and value != ANY
     )
     return [row.case_id for row in page.rows], f"filter: {described or 'all cases'}", page.total
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from workstation import charts, evaluation, report_evaluation, ui
+from workstation.display import for_display, labels_in_words
 from workstation.text import md
 
 if TYPE_CHECKING:
@@ -18,11 +19,19 @@ if TYPE_CHECKING:
 def acceptance_section(title: str, table: pd.DataFrame, column: str, key: str) -> None:
     """One acceptance breakdown: its chart (once there are decisions) and the counts behind it."""
     st.subheader(title)
+    st.dataframe(
+        for_display(table),
+        key=f"ev_{key}",
+        hide_index=True,
+        width="stretch",
+        column_config=charts.RATE_COLUMNS,
+    )
     if table["decisions"].sum() > 0:
         st.altair_chart(
-            charts.acceptance_chart(table, column), key=f"ev_chart_{key}", height=charts.height(table)
+            charts.acceptance_chart(labels_in_words(table), column),
+            key=f"ev_chart_{key}",
+            height=charts.height(table),
         )
-    st.dataframe(table, key=f"ev_{key}", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS)
 
 
 def totals(store: Store) -> None:
@@ -31,7 +40,7 @@ def totals(store: Store) -> None:
     top[0].metric("Cases", f"{stats.cases:,}")
     top[1].metric("Audit runs", f"{stats.audit_runs:,}")
     top[2].metric("Flags", f"{stats.flags:,}")
-    top[3].metric("Decisions (all, incl. changed)", f"{stats.decisions:,}")
+    top[3].metric("Decisions", f"{stats.decisions:,}", help="every decision, a changed one included")
     top[4].metric("Reviewer boxes", f"{stats.reviewer_findings:,}")
 
 
@@ -42,7 +51,7 @@ def dismissal_reasons(store: Store) -> None:
         st.caption("No flag has been dismissed yet.")
         return
     st.altair_chart(charts.reasons_chart(reasons), key="ev_chart_reasons", height=charts.height(reasons))
-    st.dataframe(reasons, key="ev_reasons", hide_index=True, width="stretch")
+    st.dataframe(for_display(reasons), key="ev_reasons", hide_index=True, width="stretch")
 
 
 def reviewer_agreement(store: Store) -> None:
@@ -61,7 +70,11 @@ def reviewer_agreement(store: Store) -> None:
         "two or more reviewers got the same decision from all of them."
     )
     st.dataframe(
-        agreement.pairs, key="ev_pairs", hide_index=True, width="stretch", column_config=charts.RATE_COLUMNS
+        for_display(agreement.pairs),
+        key="ev_pairs",
+        hide_index=True,
+        width="stretch",
+        column_config=charts.RATE_COLUMNS,
     )
 
 
@@ -69,7 +82,7 @@ def backends(store: Store) -> None:
     st.subheader("Backends")
     st.caption("Every audit run per grounder and parser, with its failed and recovered parses counted.")
     st.dataframe(
-        evaluation.backends(store),
+        for_display(evaluation.backends(store)),
         key="ev_backends",
         hide_index=True,
         width="stretch",
@@ -161,7 +174,7 @@ def report_generators(store: Store) -> None:
 st.title("Evaluation")
 st.caption(
     "Acceptance (accepted ÷ decided) is a proxy for precision: it says how often reviewers agreed a flag was "
-    "worth raising. Each figure shows the counts it comes from; a rate with nothing decided is blank."
+    "worth raising. Each figure shows the counts it comes from; a rate with nothing decided reads None."
 )
 ui.disclaimer_banner()
 viewer = ui.guard("evaluation")
@@ -169,12 +182,10 @@ store = ui.store()
 
 with ui.errors_shown():
     totals(store)
-    columns = st.columns(2)
-    with columns[0]:
-        acceptance_section("By flag type", evaluation.acceptance(store, "flag_type"), "flag_type", "type")
-    with columns[1]:
-        acceptance_section("By label", evaluation.acceptance(store, "label"), "label", "label")
-    columns = st.columns(2)
+    # Each breakdown has the page's width: side by side, their tables were cut off at 1280 px.
+    acceptance_section("By flag type", evaluation.acceptance(store, "flag_type"), "flag_type", "type")
+    acceptance_section("By label", evaluation.acceptance(store, "label"), "label", "label")
+    columns = st.columns([2, 3])
     with columns[0]:
         dismissal_reasons(store)
     with columns[1]:

@@ -7,8 +7,9 @@ import streamlit as st
 from data.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, export_bytes
 from data.review_stats import known_reviewers
 from data.store import Store
-from workstation import access, exports, services, ui
+from workstation import access, exports, ui
 from workstation.text import md
+from workstation.worklist_filters import ANY
 
 
 def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
@@ -18,11 +19,11 @@ def scope_choices(store: Store) -> tuple[ExportFormat, exports.Scope]:
     own_only = access.blinded(store, viewer)
     reviewer = columns[1].selectbox(
         "Reviewer",
-        [viewer.name or ""] if own_only else [services.ANY, *known_reviewers(store)],
+        [viewer.name or ""] if own_only else [ANY, *known_reviewers(store)],
         key="ex_reviewer",
         help="Blinded reading is on: you export your own decisions only." if own_only else None,
     )
-    source = columns[2].selectbox("Source", [services.ANY, *store.cases.sources()], key="ex_source")
+    source = columns[2].selectbox("Source", [ANY, *store.cases.sources()], key="ex_source")
     return fmt, exports.Scope.from_choices(reviewer=reviewer, source=source)
 
 

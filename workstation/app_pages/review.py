@@ -1,68 +1,115 @@
-"""Review: the image with the auditor's boxes, the draft as the parser read it, and each flag
-as a card to accept or dismiss."""
+"""Review: the image first, with the auditor's boxes, and beside it each flag as a card to accept
+or dismiss; the draft as the parser read it below."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 
-import numpy as np
 import streamlit as st
 
-from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from data.records import MAX_NOTE_CHARS, REASON_CODE_NAMES, REASON_CODES, DraftKind
 from data.store import Store
-from workstation import access, generated, overlay, review_actions, services, session, ui
+from workstation import access, generated, review_actions, review_image, services, session, ui
+from workstation.overlay import View
 from workstation.review_view import FlagCard, Layers, ReviewContext, choice_index, decision_text, flag_heading
 from workstation.text import md
 
 SHORTCUTS = {
-    "j": "next case",
+    "j": "next case, in the worklist's filtered order",
     "k": "previous case",
+    "n": "next case with flags you have not decided",
     "a": "accept the focused flag",
     "d": "dismiss the focused flag",
+    "?": "this list",
+    "Enter / Esc": "leave a text box (keys typed there stay text)",
 }
+CSS = """
+.stMainBlockContainer { padding: 3.9rem 1.5rem 2rem 1.5rem; }
+.stMainBlockContainer h1 { font-size: 1.5rem; padding: 0; }
+.st-key-rv_canvas { padding-top: 2.1rem; }
+.st-key-rv_flags { max-height: calc(100vh - 260px); overflow-y: auto; padding-right: 0.25rem; }
+.st-key-rv_flags [data-testid="stVerticalBlockBorderWrapper"] { padding: 0.55rem 0.75rem; }
+.cxr-draft.collapsed { max-height: 9.5em; overflow: hidden;
+  mask-image: linear-gradient(to bottom, black 70%, transparent); }
+"""
 
 
 def case_to_open(store: Store) -> str:
     """The session's case (the worklist's first on a fresh session); an empty worklist ends the page."""
-    case_id = st.session_state.get(session.CASE) or services.first_case(store)
+    case_id = st.session_state.get(session.CASE) or services.first_case(
+        store, session.worklist_filters(st.session_state).query(paged=False)
+    )
     if case_id is None:
         st.title("Review")
         st.info("The worklist is empty. Seed a demo worklist with `cxr-audit demo` or import cases.")
         st.stop()
     session.open_case(st.session_state, case_id)
-    st.query_params[session.PARAM_CASE] = case_id
+    st.query_params.from_dict(session.url_params(st.session_state, case_id))
     return case_id
 
 
-def header(context: ReviewContext) -> None:
-    """The case id with Previous (k) and Next (j), what the case is, and a phantom's notice."""
+def open_context(
+    store: Store,
+    case_id: str,
+    reviewer: str | None,
+    blinded: bool,
+    draft_kind: DraftKind | None,
+    draft_author: str | None,
+) -> ReviewContext:
+    """The case's context; only a case never audited (nor audited ahead) waits, with a spinner saying why."""
+    if store.audits.latest(case_id) is None:
+        with st.spinner(
+            f"Auditing {case_id} now: it has not been audited yet (reference grounder, rules parser)…"
+        ):
+            ui.auditor().ensure(store, case_id, ui.backends())
+    return services.review_context(
+        store,
+        case_id,
+        reviewer,
+        backends=ui.backends(),
+        blinded=blinded,
+        draft_kind=draft_kind,
+        draft_author=draft_author,
+    )
+
+
+def shortcuts() -> None:
+    """The keys, in a popover the ? key opens."""
+    with (
+        st.container(key="rv_keys", width="content"),
+        st.popover("", icon=":material/keyboard:", help="Keyboard shortcuts (?)"),
+    ):
+        for key, what in SHORTCUTS.items():
+            st.markdown(f"**{key}** · {what}")
+
+
+def header(context: ReviewContext, reviewer: str | None) -> None:
+    """The case id and what it is; Previous (k), Next (j), Next to do (n) and the keys."""
     case_id = context.case.case_id
-    head = st.columns([6, 1, 1])
-    head[0].title(md(case_id))
-    head[1].button(
-        "Previous",
-        key="rv_prev",
-        shortcut="k",
-        on_click=review_actions.step,
-        args=(case_id, -1),
-        width="stretch",
-    )
-    head[2].button(
-        "Next",
-        key="rv_next",
-        shortcut="j",
-        on_click=review_actions.step,
-        args=(case_id, 1),
-        width="stretch",
-        type="primary",
-    )
+    st.title(md(case_id))
     st.caption(md(context.title))
-    if context.case.is_phantom:
-        st.info(
-            "**Synthetic phantom**: a drawn model of a chest radiograph, not a patient image.",
-            icon=":material/science:",
+    with st.container(horizontal=True, gap="small"):
+        st.button("Previous", key="rv_prev", shortcut="k", on_click=review_actions.step, args=(case_id, -1))
+        st.button(
+            "Next",
+            key="rv_next",
+            shortcut="j",
+            on_click=review_actions.step,
+            args=(case_id, 1),
+            type="primary",
         )
+        st.button(
+            "Next to do",
+            key="rv_next_todo",
+            shortcut="n",
+            on_click=review_actions.next_with_work,
+            args=(case_id,),
+            disabled=reviewer is None,
+            help="The next case with flags you have not decided",
+        )
+        shortcuts()
 
 
 def authorship(store: Store, context: ReviewContext, kind: DraftKind | None, author: str | None) -> None:
@@ -73,107 +120,30 @@ def authorship(store: Store, context: ReviewContext, kind: DraftKind | None, aut
         st.text(line)
 
 
-def audit_banners(context: ReviewContext) -> None:
-    """The disclaimer, and what kind of audit this is when it is not a full one."""
+def banners(context: ReviewContext) -> None:
+    """One line each, opening to the details: the disclaimer, a phantom, an audit that is not full."""
     if context.audited_now:
         audit = context.audit
         st.toast(f"First audit of {md(audit.case_id)} saved ({md(audit.grounder)} + {md(audit.parser)}).")
-    ui.disclaimer_banner()
-    for banner in context.summary.banners:
-        getattr(st, banner.level)(md(banner.text))
+    ui.disclaimer_banner(key="rv_disclaimer")
+    if context.case.is_phantom:
+        ui.banner(
+            "Synthetic phantom: a drawn model of a chest radiograph, not a patient image",
+            str(context.case.metadata.get("note") or "") or None,
+            icon=":material/science:",
+            key="rv_phantom",
+        )
+    for index, item in enumerate(context.summary.banners):
+        icon = ":material/error:" if item.level == "error" else ":material/warning:"
+        ui.banner(item.headline, item.text, icon=icon, key=f"rv_banner_{index}")
 
 
-def layer_toggles() -> Layers:
-    columns = st.columns(3)
-    return Layers(
-        model=columns[0].toggle("Model boxes", value=True, key="rv_layer_model"),
-        reference=columns[1].toggle("Reference boxes", value=False, key="rv_layer_reference"),
-        reviewer=columns[2].toggle("Reviewer boxes", value=True, key="rv_layer_reviewer"),
-    )
-
-
-def zoom_and_contrast() -> overlay.View:
-    return overlay.View(
-        zoom=st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key="rv_zoom"),
-        centre_x=st.slider("Pan left–right", 0.0, 1.0, 0.5, 0.05, key="rv_cx"),
-        centre_y=st.slider("Pan up–down", 0.0, 1.0, 0.5, 0.05, key="rv_cy"),
-        window_centre=st.slider("Level (brightness)", 0, 255, 128, 1, key="rv_level"),
-        window_width=st.slider("Window (contrast range)", 16, 512, 256, 8, key="rv_window"),
-    )
-
-
-def image_with_boxes(pixels: np.ndarray, boxes: tuple[overlay.OverlayBox, ...], view: overlay.View) -> None:
-    st.image(ui.overlay_jpeg(pixels, boxes, view), caption="Image with the auditor's boxes", width="stretch")
-    st.caption(
-        ":red-badge[URGENT] :orange-badge[MISSING] :violet-badge[LATERALITY] boxes; label colour: "
-        "a finding without a flag; dashed cyan: reference; lime: reviewer boxes. "
-        "UNSUPPORTED flags have no box."
-    )
-
-
-def missed_finding_canvas(
-    context: ReviewContext,
-    pixels: np.ndarray,
-    boxes: tuple[overlay.OverlayBox, ...],
-    view: overlay.View,
-    reviewer: str | None,
+def flag_card(
+    card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, reviewer: str | None, case_id: str
 ) -> None:
-    """The image as a canvas to drag a rectangle on, with the box's label, a note and Save."""
-    from streamlit_drawable_canvas import st_canvas
-
-    case_id = context.case.case_id
-    background = overlay.canvas_background(pixels, boxes, view)
-    st.caption("Drag a rectangle over the finding the audit missed, pick its label, then save.")
-    result = st_canvas(
-        drawing_mode="rect",
-        stroke_color=overlay.REVIEWER_COLOUR,
-        fill_color=overlay.CANVAS_FILL,
-        stroke_width=3,
-        background_image=background,
-        width=background.width,
-        height=background.height,
-        key=session.canvas_key(st.session_state, case_id),
-    )
-    new_boxes = overlay.boxes_from_drawing(result.json_data, background.size)
-    columns = st.columns([2, 3, 2])
-    columns[0].selectbox("Label", FINDING_LABELS, key="rv_draw_label", format_func=DISPLAY_NAMES.__getitem__)
-    columns[1].text_input("Note (optional)", key="rv_draw_note", max_chars=MAX_NOTE_CHARS)
-    columns[2].button(
-        "Save missed finding",
-        key="rv_draw_save",
-        type="primary",
-        disabled=not new_boxes or reviewer is None,
-        on_click=review_actions.save_drawn,
-        args=(case_id, new_boxes[-1] if new_boxes else None, context.audit.run_id),
-        width="stretch",
-    )
-    st.caption(
-        f"{len(new_boxes)} box(es) drawn; the last one is saved." if new_boxes else "No box drawn yet."
-    )
-
-
-def image_panel(context: ReviewContext, reviewer: str | None) -> None:
-    """The image with its box layers, zoom and contrast, or the canvas to add a missed finding."""
-    layers = layer_toggles()
-    tools = st.columns([3, 2], vertical_alignment="center")
-    with tools[0].expander("Zoom and contrast", expanded=False):
-        view = zoom_and_contrast()
-    drawing = tools[1].toggle("Add missed finding", value=False, key="rv_draw")
-    case = context.case
-    pixels = ui.case_pixels(case.image_path, case.width, case.height)
-    boxes = context.boxes(layers)
-    if drawing:
-        missed_finding_canvas(context, pixels, boxes, view, reviewer)
-    else:
-        image_with_boxes(pixels, boxes, view)
-    if context.drawn_caption:
-        st.caption(md(context.drawn_caption))
-
-
-def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, reviewer: str | None) -> None:
-    """One flag: its type and label, reason, phrase and box, the decisions on it, and Accept/Dismiss."""
-    with st.container(border=True, key=f"flag_card_{card.flag_id}"):
-        title = st.columns([5, 2])
+    """One flag: type and label, reason, phrase and box, the decisions on it, reason, note, Accept/Dismiss."""
+    with st.container(border=True, key=review_actions.card_key(card.flag_id)):
+        title = st.columns([5, 2], vertical_alignment="center")
         focus_badge = "  :blue-badge[:material/keyboard: focused]" if is_focused else ""
         title[0].markdown(flag_heading(card.type, card.label) + focus_badge)
         if not is_focused:
@@ -181,36 +151,40 @@ def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, revie
                 "Focus",
                 key=f"focus_{card.flag_id}",
                 on_click=review_actions.set_focus,
-                args=(card.position,),
+                args=(card.position, card.flag_id),
                 width="stretch",
             )
-        st.markdown(md(card.reason))
-        st.caption(f"Phrase: “{md(card.phrase)}”" if card.phrase else "Phrase: none (the draft is silent)")
+        st.text(card.reason)
+        st.text(f"Phrase: “{card.phrase}”" if card.phrase else "Phrase: none (the draft is silent)")
         st.caption(card.box_text)
         if card.mine is not None:
-            icon = ":material/check_circle:" if card.mine.decision == "accept" else ":material/cancel:"
-            st.markdown(f"{icon} **{md(decision_text(card.mine))}**")
+            mark = "✓" if card.mine.decision == "accept" else "✗"
+            st.text(f"{mark} {decision_text(card.mine)}")
         for other in card.others:
-            st.caption(md(decision_text(other)))
+            st.text(decision_text(other))
         if card.hidden_others:
             st.caption(f"Blinded reading: {card.hidden_others} other decision(s) hidden until you decide.")
-        inputs = st.columns(2)
-        inputs[0].selectbox(
-            "Reason (optional)",
-            [None, *REASON_CODES],
-            key=review_actions.reason_key(card.flag_id),
-            format_func=lambda code: "—" if code is None else REASON_CODE_NAMES[code],
-        )
-        inputs[1].text_input(
-            "Note (optional)", key=review_actions.note_key(card.flag_id), max_chars=MAX_NOTE_CHARS
-        )
+        if is_focused:  # the reason and note go with the keys: the focused card has them
+            st.pills(
+                "Reason (optional)",
+                REASON_CODES,
+                format_func=REASON_CODE_NAMES.__getitem__,
+                key=review_actions.reason_key(card.flag_id),
+            )
+            st.text_input(
+                "Note (optional)",
+                key=review_actions.note_key(card.flag_id),
+                placeholder="Note (optional); Enter or Esc, then a or d",
+                label_visibility="collapsed",
+                max_chars=MAX_NOTE_CHARS,
+            )
         buttons = st.columns(2)
         buttons[0].button(
             "Accept",
             key=f"accept_{card.flag_id}",
             shortcut="a" if is_focused else None,
             on_click=review_actions.decide,
-            args=(card.flag_id, "accept", cards),
+            args=(card.flag_id, "accept", cards, case_id),
             disabled=reviewer is None,
             width="stretch",
             type="primary" if is_focused else "secondary",
@@ -220,20 +194,16 @@ def flag_card(card: FlagCard, cards: Sequence[FlagCard], is_focused: bool, revie
             key=f"dismiss_{card.flag_id}",
             shortcut="d" if is_focused else None,
             on_click=review_actions.decide,
-            args=(card.flag_id, "dismiss", cards),
+            args=(card.flag_id, "dismiss", cards, case_id),
             disabled=reviewer is None,
             width="stretch",
         )
 
 
-def flag_panel(context: ReviewContext, reviewer: str | None) -> None:
-    """Every flag as a card (the focused one takes the a/d keys), and the keyboard shortcuts."""
-    cards = context.cards
-    st.subheader(f"Flags ({len(cards)})")
-    if reviewer is None:
-        ui.require_reviewer("accept or dismiss flags")
+def case_done(context: ReviewContext, cards: Sequence[FlagCard], reviewer: str | None) -> None:
+    """What to do when there is nothing left: no flags (mark reviewed), or every flag decided."""
     if not cards:
-        st.success("No flags: the draft agrees with the image findings.")
+        st.success("No flags: the draft agrees with the image findings. Press **j** for the next case.")
         if reviewer is not None:
             st.button(
                 "Mark case reviewed",
@@ -241,24 +211,61 @@ def flag_panel(context: ReviewContext, reviewer: str | None) -> None:
                 on_click=review_actions.mark_reviewed,
                 args=(context.case.case_id, reviewer),
             )
-    focused = session.focus(st.session_state, context.decided)
-    for card in cards:
-        flag_card(card, cards, card.position == focused, reviewer)
-    st.caption("Keys: " + " · ".join(f"**{key}** {what}" for key, what in SHORTCUTS.items()))
+    elif reviewer is not None and all(card.decided for card in cards):
+        st.success(
+            "Case complete — **j** for the next, **n** for the next with flags left.",
+            icon=":material/task_alt:",
+        )
 
 
+@st.fragment
+def flag_panel(context: ReviewContext, reviewer: str | None, blinded: bool) -> None:
+    """Every flag as a card (the focused one takes a and d), and what is left to do; a decision
+    reruns only this panel."""
+    ui.notice()
+    cards = services.flag_cards_now(ui.store(), context.audit, reviewer, blinded=blinded)
+    decided = sum(card.decided for card in cards)
+    if reviewer is None:
+        ui.require_reviewer("accept or dismiss flags")
+    focused = session.focus(st.session_state, [card.decided for card in cards])
+    with st.container(key="rv_flags"):
+        st.subheader(f"Flags ({len(cards)})" + (f" · {decided} decided" if reviewer and cards else ""))
+        for card in cards:
+            flag_card(card, cards, card.position == focused, reviewer, context.case.case_id)
+        case_done(context, cards, reviewer)
+    st.toggle(
+        "Auto-advance",
+        key=session.AUTO_ADVANCE,
+        persist_state="session",
+        help="Open the next case as soon as every flag of this one is decided",
+    )
+    target = st.session_state.pop(session.SCROLL_TO, None)
+    if target:
+        nonce = int(st.session_state.get("rv_scrolls", 0)) + 1
+        st.session_state["rv_scrolls"] = nonce
+        ui.scroll_into_view(target, "rv_flags", nonce)
+
+
+@st.fragment
 def draft_panel(context: ReviewContext) -> None:
-    """The draft with each parsed phrase highlighted, the parser's table, and the audit's notes."""
+    """The draft with each parsed phrase highlighted (a long one collapsed), the parser's table, the notes."""
     st.subheader("Draft")
-    if context.draft is not None:
-        st.markdown(context.draft.html, unsafe_allow_html=True)
-        st.markdown(context.draft.legend, unsafe_allow_html=True)
-        if context.draft.rows:
-            st.dataframe(context.draft.rows, key="rv_reading", hide_index=True, width="stretch")
+    draft = context.draft
+    if draft is not None:
+        whole = not draft.is_long or st.toggle(
+            f"Show the whole draft ({draft.characters:,} characters)", key="rv_draft_whole"
+        )
+        html = (
+            draft.html if whole else draft.html.replace('class="cxr-draft"', 'class="cxr-draft collapsed"', 1)
+        )
+        st.markdown(html, unsafe_allow_html=True)
+        st.markdown(draft.legend, unsafe_allow_html=True)
+        if draft.rows:
+            st.dataframe(draft.rows, key="rv_reading", hide_index=True, width="stretch")
         else:
             st.caption("The parser found no label in this draft.")
     for note in context.summary.notes:
-        st.caption(f":material/info: {md(note)}")
+        st.text(f"Note: {note}")
 
 
 def reaudit_panel(context: ReviewContext) -> None:
@@ -286,6 +293,23 @@ def details(context: ReviewContext) -> None:
         reaudit_panel(context)
 
 
+def prefetch_next(store: Store, case_id: str) -> None:
+    """Audit, decode and render the next case on the background worker, so j opens it at once."""
+    query = session.worklist_filters(st.session_state).query(paged=False)
+    target = services.neighbour(store, case_id, 1, query)
+    if target is None:
+        return
+    view = replace(review_actions.current_view(), zoom=1.0, centre_x=0.5, centre_y=0.5)  # as j opens it
+    warm = partial(_warm, store, target, review_image.layers_now(), view, ui.backends())
+    ui.auditor().run_ahead(warm)
+
+
+def _warm(store: Store, case_id: str, layers: Layers, view: View, backends: services.Backends) -> None:
+    ui.auditor().ensure(store, case_id, backends)
+    context = services.review_context(store, case_id, None, backends=backends)
+    ui.warm_view(context.case, context.boxes(layers), view, context.orientation)
+
+
 ui.notice()
 viewer = ui.guard("review")
 review_actions.show_callback_error()
@@ -294,24 +318,18 @@ reviewer = viewer.name
 
 with ui.errors_shown():
     case_id = case_to_open(store)
-    with st.spinner("Opening the case (a case never audited is audited now with the CPU defaults)…"):
-        draft_kind, draft_author = generated.session_filter(st.session_state)
-        context = services.review_context(
-            store,
-            case_id,
-            reviewer,
-            backends=ui.backends(),
-            blinded=access.blinded(store, viewer),
-            draft_kind=draft_kind,
-            draft_author=draft_author,
-        )
-    header(context)
-    authorship(store, context, draft_kind, draft_author)
-    audit_banners(context)
-    left, right = st.columns([3, 2], gap="large")
+    blinded = access.blinded(store, viewer)
+    draft_kind, draft_author = generated.session_filter(st.session_state)
+    context = open_context(store, case_id, reviewer, blinded, draft_kind, draft_author)
+    left, right = st.columns([3, 2], gap="medium")
     with left:
-        image_panel(context, reviewer)
+        review_image.image_panel(context, reviewer)
     with right:
-        flag_panel(context, reviewer)
+        header(context, reviewer)
+        authorship(store, context, draft_kind, draft_author)
+        banners(context)
+        flag_panel(context, reviewer, blinded)
     draft_panel(context)
     details(context)
+    ui.keyboard_flow(CSS)  # last: a script element still takes a row's gap
+    prefetch_next(store, case_id)

@@ -1,24 +1,27 @@
-"""Worklist: every case with its status and flag counts, urgent first; filters, search, pages."""
+"""Worklist: every case with its status and flag counts, real images and urgent cases first;
+filters (kept in the URL and for the session), search, pages; cases never audited are audited
+in the background so that opening one does not wait."""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from audit.labels import DISPLAY_NAMES, FINDING_LABELS
 from audit.schema import FLAG_TYPES
-from data.records import CASE_STATUSES, WorklistPage, WorklistQuery
+from data.records import CASE_STATUSES, WorklistPage
 from data.review_stats import known_reviewers
 from data.reviewer_progress import OwnProgress, own_progress
 from data.store import Store
 from data.worklist import worklist_page
-from workstation import generated, services, session, ui
+from workstation import generated, services, session, teaching_view, ui
+from workstation.worklist_filters import ANY, KEYS, PAGE_SIZES, PHANTOM_CHOICES, SORTS, WorklistFilters
 
-PAGE_KEY = "wl_page"
-SORTS = {"urgent": "urgent first", "case_id": "case id", "recent": "recently audited"}
+FLAG_TYPE_NAMES = {ANY: ANY, **{flag_type: flag_type.capitalize() for flag_type in FLAG_TYPES}}
 
 
 def _reset_page() -> None:
-    st.session_state[PAGE_KEY] = 1
+    st.session_state[KEYS["page"]] = 1
 
 
 def _open_in_review(case_id: str) -> None:
@@ -26,66 +29,55 @@ def _open_in_review(case_id: str) -> None:
     st.switch_page(ui.PAGE_REVIEW, query_params=session.url_params(st.session_state, case_id))
 
 
-def filters(store: Store) -> WorklistQuery:
+def _choice(column: DeltaGenerator, label: str, name: str, options: list[object], **extra: object) -> None:
+    """One filter: a selectbox whose value lives in the URL and stays for the session."""
+    column.selectbox(
+        label,
+        options,
+        key=KEYS[name],
+        on_change=_reset_page,
+        bind="query-params",
+        persist_state="session",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def filters(store: Store) -> WorklistFilters:
     """The filter bar (status, label, flag type, source, search; reviewer, images, sort, rows, page)."""
-    sources = store.cases.sources()
-    reviewers = known_reviewers(store)
     with st.container(border=True):
         first = st.columns([2, 2, 2, 2, 3])
-        status = first[0].selectbox(
+        _choice(
+            first[0],
             "Status",
-            [services.ANY, *CASE_STATUSES],
-            key="wl_status",
-            on_change=_reset_page,
+            "status",
+            [ANY, *CASE_STATUSES],
             format_func=lambda s: services.STATUS_NAMES.get(s, s),
         )
-        label = first[1].selectbox(
-            "Label",
-            [services.ANY, *FINDING_LABELS],
-            key="wl_label",
+        _choice(
+            first[1], "Label", "label", [ANY, *FINDING_LABELS], format_func=lambda s: DISPLAY_NAMES.get(s, s)
+        )
+        _choice(
+            first[2], "Flag type", "flag_type", list(FLAG_TYPE_NAMES), format_func=FLAG_TYPE_NAMES.__getitem__
+        )
+        _choice(first[3], "Source", "source", [ANY, *store.cases.sources()])
+        first[4].text_input(
+            "Search case or image id",
+            key=KEYS["search"],
             on_change=_reset_page,
-            format_func=lambda s: DISPLAY_NAMES.get(s, s),  # type: ignore[call-overload]
-        )
-        flag_type = first[2].selectbox(
-            "Flag type", [services.ANY, *FLAG_TYPES], key="wl_flag_type", on_change=_reset_page
-        )
-        source = first[3].selectbox(
-            "Source", [services.ANY, *sources], key="wl_source", on_change=_reset_page
-        )
-        search = first[4].text_input(
-            "Search case or image id", key="wl_search", on_change=_reset_page, placeholder="e.g. phantom-007"
+            placeholder="e.g. phantom-007",
+            bind="query-params",
+            persist_state="session",
         )
         second = st.columns([2, 2, 2, 2, 3])
-        reviewer = second[0].selectbox(
-            "Reviewer", [services.ANY, *reviewers], key="wl_reviewer", on_change=_reset_page
+        _choice(second[0], "Reviewer", "reviewer", [ANY, *known_reviewers(store)])
+        _choice(second[1], "Images", "phantoms", list(PHANTOM_CHOICES))
+        _choice(second[2], "Sort", "sort", list(SORTS), format_func=SORTS.__getitem__)
+        _choice(second[3], "Rows per page", "page_size", list(PAGE_SIZES), index=PAGE_SIZES.index(50))
+        second[4].number_input(
+            "Page", min_value=1, step=1, key=KEYS["page"], bind="query-params", persist_state="session"
         )
-        phantoms = second[1].selectbox(
-            "Images",
-            [services.ANY, "phantoms only", "real images only"],
-            key="wl_phantoms",
-            on_change=_reset_page,
-        )
-        sort = second[2].selectbox(
-            "Sort", list(SORTS), key="wl_sort", on_change=_reset_page, format_func=SORTS.get
-        )
-        page_size = second[3].selectbox(
-            "Rows per page", [25, 50, 100, 200], index=1, key="wl_page_size", on_change=_reset_page
-        )
-        page_number = second[4].number_input("Page", min_value=1, step=1, key=PAGE_KEY)
-        drafts = draft_filter(store)
-    return services.worklist_query(
-        status=status,
-        label=label,
-        flag_type=flag_type,
-        source=source,
-        reviewer=reviewer,
-        search=search,
-        phantoms=phantoms,
-        drafts=drafts,
-        sort=sort,
-        page=int(page_number) - 1,
-        page_size=page_size,
-    )
+        draft_filter(store)
+    return session.worklist_filters(st.session_state)
 
 
 def _keep_draft_choice() -> None:
@@ -119,12 +111,12 @@ def progress_and_totals(page: WorklistPage, own: OwnProgress | None) -> None:
     counts[0].metric("Cases matching", f"{page.total:,}")
     counts[1].metric("Not audited", f"{progress.not_audited:,}")
     for column, flag_type in zip(counts[2:], FLAG_TYPES, strict=True):
-        column.metric(f"{flag_type} flags", f"{page.flag_counts.get(flag_type, 0):,}")
+        column.metric(f"{FLAG_TYPE_NAMES[flag_type]} flags", f"{page.flag_counts.get(flag_type, 0):,}")
 
 
 def case_table(page: WorklistPage) -> None:
     """The page's cases; selecting a row opens it in Review."""
-    st.caption(f"Page {page.page + 1} of {page.n_pages:,}. Select a row (or pick a case below) to open it.")
+    st.caption(f"Page {page.page + 1} of {page.n_pages:,}. Select a row (or find a case below) to open it.")
     selection = st.dataframe(
         services.worklist_rows(page),
         key="wl_table",
@@ -138,33 +130,50 @@ def case_table(page: WorklistPage) -> None:
         _open_in_review(page.rows[chosen_rows[0]].case_id)
 
 
-def audit_this_page(store: Store, page: WorklistPage) -> None:
-    """A button that audits the page's not-audited cases with the CPU defaults, with a progress bar."""
+def audit_ahead(store: Store, page: WorklistPage) -> None:
+    """The page's cases never audited go to the background auditor (CPU defaults)."""
     pending = [row.case_id for row in page.rows if row.status == "not_audited"]
-    if pending and st.button(
-        f"Audit the {len(pending)} not-audited case(s) on this page",
-        key="wl_audit_page",
-        help="reference grounder + rules parser; each case is otherwise audited when it is first opened",
-    ):
-        bar = st.progress(0.0, text="Auditing…")
-        made = services.audit_not_audited(
-            store,
-            pending,
-            ui.backends(),
-            lambda index, total, case_id: bar.progress(index / total, text=f"Audited {case_id}"),
+    if pending:
+        ui.auditor().audit_ahead(store, pending, ui.backends())
+        background_progress()
+
+
+@st.fragment(run_every="2s")
+def background_progress() -> None:
+    """How many cases are still being audited in the background; the table refreshes when done."""
+    left = ui.auditor().pending
+    if left:
+        st.caption(
+            f":material/hourglass_top: Auditing {left} case(s) in the background with the reference grounder "
+            "and the rules parser; they open without waiting once done."
         )
-        st.session_state[session.NOTICE] = f"Audited {made} case(s)."
+    elif st.session_state.pop("wl_auditing", False):
         st.rerun()
+    if left:
+        st.session_state["wl_auditing"] = True
 
 
-def case_picker(page: WorklistPage) -> None:
-    """Pick a case of this page by id and open it in Review."""
-    pick = st.columns([3, 1])
-    picked = pick[0].selectbox(
-        "Case", [row.case_id for row in page.rows], key="wl_pick", label_visibility="collapsed"
+def case_finder(store: Store) -> None:
+    """Find any case of the worklist by case or image id (not only this page's) and open it."""
+    row = st.columns([2, 3, 1], vertical_alignment="bottom")
+    text = row[0].text_input(
+        "Find a case",
+        key="wl_find",
+        placeholder="case or image id",
+        on_change=lambda: st.session_state.pop("wl_pick", None),  # new matches: pick the first again
     )
-    if pick[1].button("Open in Review", key="wl_open", type="primary", width="stretch"):
-        _open_in_review(picked)
+    matches = teaching_view.search_cases(store, text)[0] if text.strip() else []
+    picked = row[1].selectbox(
+        "Matching cases",
+        matches,
+        key="wl_pick",
+        placeholder="type in the box on the left" if not text.strip() else "no case matches",
+        disabled=not matches,
+    )
+    if row[2].button(
+        "Open in Review", key="wl_open", type="primary", width="stretch", disabled=picked is None
+    ):
+        _open_in_review(str(picked))
 
 
 st.title("Worklist")
@@ -173,12 +182,13 @@ viewer = ui.guard("worklist")
 store = ui.store()
 
 with ui.errors_shown():
-    query = filters(store)
+    chosen = filters(store)
+    query = chosen.query()
     page = worklist_page(store, query)
     progress_and_totals(page, own_progress(store, query, viewer.name) if viewer.name else None)
     if not page.rows:
         st.info("No case matches these filters. Seed a demo worklist with `cxr-audit demo` or import cases.")
     else:
         case_table(page)
-        audit_this_page(store, page)
-        case_picker(page)
+        audit_ahead(store, page)
+    case_finder(store)

@@ -105,7 +105,7 @@ def _import_folder(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from data.demo import MAX_CASES, MIN_CASES, seed_demo
+    from data.demo import DEMO_SOURCES, MAX_CASES, MIN_CASES, seed_demo
 
     if not MIN_CASES <= args.cases <= MAX_CASES:
         raise CliError(f"--cases must be between {MIN_CASES} and {MAX_CASES}, got {args.cases}")
@@ -116,17 +116,19 @@ def _demo(args: argparse.Namespace) -> int:
         )
         if summary.created:
             print(
-                f"demo: {summary.cases} synthetic phantom cases ({summary.drafts_added} new drafts) "
-                f"in {store.path}; "
+                f"demo: {summary.radiographs} NIH radiographs and {summary.cases - summary.radiographs} "
+                f"synthetic phantoms ({summary.drafts_added} new drafts) in {store.path}; "
                 f"images in {summary.image_dir} ({summary.seconds:.1f} s)"
             )
             if not args.no_audit:
                 # A reviewer opening the demo should see flags on the worklist at once, so the
-                # phantoms are audited now with the CPU defaults (reference grounder, rules parser).
+                # demo's cases are audited now with the CPU defaults (reference grounder, rules parser).
                 from workstation.services import audit_not_audited
 
-                phantoms = [case.case_id for case in store.cases.where(phantoms=True)]
-                audited = audit_not_audited(store, phantoms)
+                demo_cases = [
+                    case.case_id for source in DEMO_SOURCES for case in store.cases.where(source=source)
+                ]
+                audited = audit_not_audited(store, demo_cases)
                 print(f"demo: audited {audited} case(s) with the reference grounder and the rules parser")
         else:
             redrawn = (
@@ -232,7 +234,9 @@ def register(subparsers: Any) -> None:
     add_db_options(folder)
     folder.set_defaults(func=_import_folder)
 
-    demo = subparsers.add_parser("demo", help="seed a demo worklist of synthetic phantoms")
+    demo = subparsers.add_parser(
+        "demo", help="seed a demo worklist of NIH radiographs and synthetic phantoms"
+    )
     demo.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has cases"
     )

@@ -62,3 +62,22 @@ def test_the_evaluation_page_shows_stored_grounder_comparisons(
     assert list(table["urgent recall · pneumothorax"]) == ["1.000 (2/2) †", "0.000 (0/2) †"]
     differences = next(frame for frame in frames if "95% interval" in frame.columns)
     assert "-1.000 †" in list(differences["difference"])
+
+
+def test_the_evaluation_tables_speak_words_not_snake_case(app: Callable[..., AppTest], app_db: Store) -> None:
+    from workstation import services
+
+    for case_id, decision in (("case-ptx", "accept"), ("case-phantom", "dismiss")):
+        stored, _ = services.ensure_audited(app_db, case_id)
+        for reviewer in ("ana", "bo"):
+            services.decide(app_db, stored.flag_ids[0], reviewer, decision)  # type: ignore[arg-type]
+
+    at = app("evaluation")
+
+    no_exceptions(at)
+    frames = [frame.value for frame in at.dataframe]
+    assert len(frames) >= 5
+    for frame in frames:
+        assert not [column for column in frame.columns if "_" in str(column)], list(frame.columns)
+    by_label = next(frame for frame in frames if "Label" in frame.columns and "Acceptance" in frame.columns)
+    assert "nodule / mass" in by_label["Label"].tolist()

@@ -1,5 +1,6 @@
-"""The Review page under AppTest: decisions are stored and shown, the focus and the case move
-as a reviewer works, and the audit's mode is visible."""
+"""The Review page under AppTest: decisions are stored and shown (as text), the focus and the
+case move as a reviewer works and follow the worklist's filter, a finished case says so or
+moves on by itself, the window presets change the view, and the audit's mode is visible."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from audit import DISCLAIMER
 from data.store import Store
-from data.worklist import case_status, neighbour_case
+from data.worklist import case_status, neighbour_case, worklist_page
 from tests.workstation.conftest import add_unchecked_draft, no_exceptions, shown
+from workstation import services
 
 
 def _flag_ids(at: AppTest) -> list[int]:
@@ -22,6 +25,14 @@ def _flag_ids(at: AppTest) -> list[int]:
 
 def _markdown(at: AppTest) -> list[str]:
     return [shown(item.value) for item in [*at.markdown, *at.caption]]
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [item.value for item in at.text]
+
+
+def _expanders(at: AppTest) -> list[str]:
+    return [item.label for item in at.expander]
 
 
 def test_opening_a_case_audits_it_once_with_the_cpu_defaults(
@@ -50,7 +61,7 @@ def test_accepting_a_flag_stores_it_and_shows_it_after_a_rerun(
     no_exceptions(at)
     stored = app_db.decisions.current_for(first, "ana")
     assert stored is not None and stored.decision == "accept"
-    assert any("Accepted by ana" in text for text in _markdown(at))
+    assert any("Accepted by ana" in text for text in _texts(at))
 
 
 def test_a_decision_survives_a_new_session(app: Callable[..., AppTest], app_db: Store) -> None:
@@ -60,14 +71,16 @@ def test_a_decision_survives_a_new_session(app: Callable[..., AppTest], app_db: 
 
     reloaded = app("review", case="case-ptx")
 
-    assert any("Accepted by ana" in text for text in _markdown(reloaded))
+    assert any("Accepted by ana" in text for text in _texts(reloaded))
 
 
 def test_dismissing_keeps_the_reason_code_and_the_note(app: Callable[..., AppTest], app_db: Store) -> None:
     at = app("review", case="case-ptx")
     _, second = _flag_ids(at)
+    assert not [g for g in at.button_group if g.key == f"reason_{second}"]  # only the focused card asks
+    at.button(key=f"focus_{second}").click().run()
 
-    at.selectbox(key=f"reason_{second}").select("draft_read_wrong")
+    at.button_group(key=f"reason_{second}").set_value("draft_read_wrong")
     at.text_input(key=f"note_{second}").input("the draft says 'no pneumothorax' about the left side")
     at.button(key=f"dismiss_{second}").click().run()
 
@@ -78,7 +91,7 @@ def test_dismissing_keeps_the_reason_code_and_the_note(app: Callable[..., AppTes
         "draft_read_wrong",
         "the draft says 'no pneumothorax' about the left side",
     )
-    assert any("reason: draft read wrong" in text for text in _markdown(at))
+    assert any("reason: draft read wrong" in text for text in _texts(at))
 
 
 def test_the_focus_moves_to_the_next_undecided_flag(app: Callable[..., AppTest]) -> None:
@@ -137,11 +150,18 @@ def test_a_case_without_flags_can_be_marked_reviewed(app: Callable[..., AppTest]
     assert [toast.value for toast in at.toast] == ["Case marked reviewed."]
 
 
-def test_a_phantom_is_marked_synthetic(app: Callable[..., AppTest]) -> None:
+def test_a_phantom_is_marked_synthetic_in_one_line(app: Callable[..., AppTest]) -> None:
     at = app("review", case="case-phantom")
 
-    assert any("Synthetic phantom" in info.value for info in at.info)
-    assert "synthetic phantom" in at.caption[0].value
+    assert any(label.startswith("Synthetic phantom") for label in _expanders(at))
+    assert any(caption.value.endswith("synthetic phantom") for caption in at.caption)
+
+
+def test_the_disclaimer_is_one_line_that_opens_to_the_whole_text(app: Callable[..., AppTest]) -> None:
+    at = app("review", case="case-ptx")
+
+    (disclaimer,) = [e for e in at.expander if e.label.startswith("Research and education only")]
+    assert DISCLAIMER in [item.value for item in disclaimer.text]
 
 
 @pytest.mark.parametrize("text", [" ", "No pneumothorax. " * 6_000], ids=["empty", "over-the-limit"])
@@ -154,7 +174,7 @@ def test_an_unreadable_stored_draft_gives_a_visible_image_only_audit(
     at = app("review", case="case-ptx")
 
     no_exceptions(at)
-    assert any("Image-only audit" in shown(warning.value) for warning in at.warning)
+    assert any(label.startswith("Image-only audit") for label in _expanders(at))
     assert [card for card in _flag_ids(at)]  # URGENT is still raised
 
 
@@ -199,6 +219,107 @@ def test_an_unreadable_image_is_reported_and_the_flags_still_show(
 def test_the_keyboard_shortcuts_are_listed_on_the_page(app: Callable[..., AppTest]) -> None:
     at = app("review", case="case-ptx")
 
-    (keys,) = [caption.value for caption in at.caption if caption.value.startswith("Keys:")]
-    for key, what in (("j", "next case"), ("k", "previous case"), ("a", "accept"), ("d", "dismiss")):
-        assert f"**{key}** {what}" in keys
+    listed = " ".join(item.value for item in at.markdown)
+    for key, what in (
+        ("j", "next case"),
+        ("k", "previous case"),
+        ("n", "next case with flags"),
+        ("a", "accept"),
+        ("d", "dismiss"),
+        ("?", "this list"),
+    ):
+        assert f"**{key}** · {what}" in listed
+    assert at.button(key="rv_next_todo").proto.shortcut  # n
+
+
+def _audit_all(app_db: Store) -> list[str]:
+    for case_id in ("case-ptx", "case-eff", "case-normal", "case-phantom"):
+        services.ensure_audited(app_db, case_id)
+    return [row.case_id for row in worklist_page(app_db).rows]
+
+
+def test_next_follows_the_worklist_filter(app: Callable[..., AppTest], app_db: Store) -> None:
+    order = _audit_all(app_db)
+    at = app("worklist")
+    at.selectbox(key="source").select("demo").run()  # only the phantom
+    at.text_input(key="wl_find").input(order[0]).run()
+    at.button(key="wl_open").click().run()
+
+    at.button(key="rv_next").click().run()
+
+    # From a case outside the filter, j goes to the next case inside it, in the worklist's order.
+    assert [title.value for title in at.title] == ["case-phantom"]
+    at.button(key="rv_next").click().run()
+    assert [title.value for title in at.title] == ["case-phantom"]  # the last of the filtered list
+    assert any("last case" in toast.value for toast in at.toast)
+
+
+def test_n_opens_the_next_case_with_flags_left_to_decide(app: Callable[..., AppTest], app_db: Store) -> None:
+    order = _audit_all(app_db)
+    with_flags = [c for c in order if app_db.audits.latest(c).flag_ids]  # type: ignore[union-attr]
+    at = app("review", case=with_flags[0])
+    for flag_id in app_db.audits.latest(with_flags[1]).flag_ids:  # type: ignore[union-attr]
+        services.decide(app_db, flag_id, "ana", "accept")
+
+    at.button(key="rv_next_todo").click().run()
+
+    assert [title.value for title in at.title] == [with_flags[2]]  # the decided one is skipped
+
+
+def test_a_finished_case_says_so_and_names_the_key_for_the_next(app: Callable[..., AppTest]) -> None:
+    at = app("review", case="case-ptx")
+    first, second = _flag_ids(at)
+
+    at.button(key=f"accept_{first}").click().run()
+    assert not any("Case complete" in item.value for item in at.success)
+    at.button(key=f"dismiss_{second}").click().run()
+
+    assert any("Case complete" in item.value and "**j**" in item.value for item in at.success)
+    assert [title.value for title in at.title] == ["case-ptx"]  # without auto-advance it stays
+
+
+def test_auto_advance_opens_the_next_case_once_every_flag_is_decided(
+    app: Callable[..., AppTest], app_db: Store
+) -> None:
+    at = app("review", case="case-eff")
+    at.toggle(key="auto_advance").set_value(True).run()
+    (only,) = _flag_ids(at)
+
+    at.button(key=f"accept_{only}").click().run()
+
+    assert [title.value for title in at.title] == [neighbour_case(app_db, "case-eff", None, 1)]
+    assert any("complete" in toast.value for toast in at.toast)
+
+
+def test_a_window_preset_sets_the_window_and_a_hand_set_window_clears_it(app: Callable[..., AppTest]) -> None:
+    at = app("review", case="case-ptx")
+
+    at.button_group(key="rv_preset").set_value("lung").run()
+    assert (at.slider(key="rv_level").value, at.slider(key="rv_width").value) == (96, 176)
+    at.slider(key="rv_level").set_value(100).run()
+
+    assert at.button_group(key="rv_preset").value is None
+
+
+def test_the_draw_switch_offers_the_canvas_and_the_label_of_a_new_box(app: Callable[..., AppTest]) -> None:
+    at = app("review", case="case-ptx")
+
+    at.toggle(key="rv_draw").set_value(True).run()
+
+    no_exceptions(at)
+    assert at.selectbox(key="rv_draw_label").value == "pleural_effusion"
+    assert at.button(key="rv_draw_save").disabled  # nothing drawn yet
+
+
+def test_a_long_draft_shows_collapsed_until_opened(app: Callable[..., AppTest], app_db: Store) -> None:
+    long_draft = "Small left pleural effusion. " + "Lungs otherwise clear, no pneumothorax. " * 60
+    app_db.drafts.add("case-eff", long_draft, kind="human", author="resident")
+
+    at = app("review", case="case-eff")
+    (draft,) = [item for item in at.markdown if 'class="cxr-draft' in item.value]
+    assert 'class="cxr-draft collapsed"' in draft.value
+
+    at.toggle(key="rv_draft_whole").set_value(True).run()
+
+    (draft,) = [item for item in at.markdown if 'class="cxr-draft' in item.value]
+    assert 'class="cxr-draft"' in draft.value and "collapsed" not in draft.value
