@@ -52,18 +52,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_health(url: str, server: subprocess.Popen[bytes], timeout_s: float, log: Path) -> None:
+def wait_for_health(
+    url: str, server: subprocess.Popen[bytes], timeout_s: float, log: Path | None = None
+) -> None:
+    """Return once the app at ``url`` answers its health check; raise if it exits or is too slow."""
+    where = f"; see {log}" if log is not None else ""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {server.returncode}; see {log}")
+            raise RuntimeError(f"streamlit exited early with code {server.returncode}{where}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout_s} s; see {log}")
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout_s} s{where}")
 
 
 @contextmanager
@@ -94,7 +98,7 @@ def streamlit_app(
         server = subprocess.Popen(command, cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_health(url, server, timeout_s, log)
+        wait_for_health(url, server, timeout_s, log)
         yield url
     finally:
         stop(server)

@@ -51,8 +51,9 @@ def _check(store: Store, case_id: str, corruption: CorruptionKind) -> tuple[Chec
     return checklist(_audit(store, case_id, draft.text)), draft
 
 
-def test_the_demo_has_30_cases(demo: Store) -> None:
-    assert len(demo.cases.where()) == 30
+def test_the_demo_has_30_phantoms_and_11_radiographs(demo: Store) -> None:
+    assert len(demo.cases.where(phantoms=True)) == 30
+    assert len(demo.cases.where(phantoms=False)) == 11
 
 
 def test_a_faithful_impression_finds_every_finding_and_over_calls_nothing(demo: Store) -> None:
@@ -119,8 +120,10 @@ def test_the_demo_drafts_give_the_checklist_their_corruption_was_built_for(demo:
         expected = {(f.type, f.label) for f in draft.expected_flags or ()}
         missed = {("MISSING", item.label) for item in result.items if item.outcome == "missed"}
         over = {("UNSUPPORTED", item.label) for item in result.items if item.outcome == "over_call"}
-        assert missed | over == {e for e in expected if e[0] != "URGENT"}, case.case_id
-        assert result.count("wrong_side") == 0, case.case_id
+        # Only the radiographs' drafts put a finding on the wrong side; the phantoms' never do.
+        wrong = {("LATERALITY", item.label) for item in result.items if item.outcome == "wrong_side"}
+        assert missed | over | wrong == {e for e in expected if e[0] != "URGENT"}, case.case_id
+        assert not (wrong and case.is_phantom), case.case_id
 
 
 def test_the_score_counts_found_findings_wrong_sides_and_over_calls() -> None:
