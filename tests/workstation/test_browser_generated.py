@@ -28,10 +28,9 @@ from tests.workstation.test_browser import (  # the server, the browser and its 
     STEP_TIMEOUT_MS,
     app_url,
     pytestmark,
-    shots,
-)
+)  # the screenshots fixture, shots, comes from tests/workstation/conftest.py
 
-__all__ = ["app_url", "pytestmark", "shots"]
+__all__ = ["app_url", "pytestmark"]
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 REPORT = "FINDINGS: Right apical pneumothorax. No pleural effusion.\nIMPRESSION: Right pneumothorax."

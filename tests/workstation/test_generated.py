@@ -55,7 +55,8 @@ class TestReview:
             store, "case-ptx", "ana", draft_kind="generated", draft_author="gen-a"
         )
         assert context.report.draft is not None and context.report.draft.text == "Small right pneumothorax."
-        assert [card.type for card in context.cards] == ["URGENT"]  # named on the right side: no MISSING
+        cards = services.flag_cards_now(store, context.audit, "ana")
+        assert [card.type for card in cards] == ["URGENT"]  # named on the right side: no MISSING
         (notice,) = generated.authorship_notices(store, context.audit, "generated", "gen-a")
         assert "**Machine-written draft**" in notice and "**gen\\-a**" in notice
         assert "not by a person" in notice
