@@ -8,6 +8,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from data.records import CaseImport, CaseRecord
 from data.store import Store
 from tests.workstation.conftest import no_exceptions, shown
 from workstation import ui
@@ -92,3 +93,18 @@ def test_a_student_must_give_a_name_first(app: Callable[..., AppTest]) -> None:
     at = app("teaching", reviewer=None)
 
     assert at.button(key="tc_submit").disabled
+
+
+def test_a_case_without_its_image_says_so_and_can_still_be_answered(
+    app: Callable[..., AppTest], app_db: Store
+) -> None:
+    record = CaseRecord(
+        case_id="case-noimage", image_id="gone.png", image_path=None, width=64, height=64, source="test"
+    )
+    app_db.cases.upsert_many([CaseImport(case=record, findings=())])
+
+    at = _open(app, "case-noimage")
+
+    no_exceptions(at)
+    assert any("not available on this machine" in item.value for item in at.info)
+    assert at.text_area(key="tc_text_case-noimage") is not None
