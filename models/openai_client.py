@@ -227,9 +227,11 @@ class ChatClient:
                 f"the endpoint {self.url} refused the API key (HTTP {status}: {detail}); set the key in "
                 "the variable named by api_key_env (CXR_AUDIT_API_KEY by default)"
             )
+        # A 400 or 422 names one request the server could not take (an image it cannot read, a
+        # prompt past its context), not the key or the model, which fail every request alike.
         return EndpointResponseError(
-            f"the endpoint {self.url} refused the request (HTTP {status}: {detail}); "
-            f"check the model name {self.model!r} and the API key"
+            f"the endpoint {self.url} refused this request (HTTP {status}: {detail}); the server's "
+            "reason is its own: often an image it cannot read or a prompt longer than its context"
         )
 
     def _generation(self, answer: Any, plan: DecodingPlan, seconds: float) -> Generation:

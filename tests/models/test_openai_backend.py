@@ -285,6 +285,16 @@ class TestServerTrouble:
         )
         assert "Payload Too Large" in (reading.outcome.error or "")
 
+    def test_a_400_fails_only_its_item_with_the_servers_reason_and_no_blame_on_the_key(self) -> None:
+        with serve(FakeEndpoint(flavour="vllm", served=SERVED)) as running:
+            running.replies.append(Reply(status=400, message="image too small for the vision encoder"))
+            grounder = get_grounder("openai", settings(running.url))
+            reading = grounder.ground(image_case())
+        error = reading.outcome.error or ""
+        assert reading.failed and len(running.requests) == 1
+        assert "refused this request (HTTP 400: image too small for the vision encoder)" in error
+        assert "API key" not in error
+
     def test_a_slow_server_times_out_and_the_item_says_so(self, server: FakeEndpoint) -> None:
         server.replies.extend([Reply(delay_s=1.0, content=ANSWER), Reply(delay_s=1.0, content=ANSWER)])
         parser = get_parser(
