@@ -1,37 +1,11 @@
-"""Ordered, named schema migrations for the audit database.
-
-Each migration runs once, in its own transaction, and is recorded in
-``schema_migrations``. Add new migrations at the end; never edit one that has shipped.
-
-Design notes:
-- No FOREIGN KEY constraints: DuckDB refuses to update or upsert a parent row that child
-  rows reference, which would forbid re-importing a case. Referential checks live in
-  the record families (``data.sql.require_case``) instead.
-- Boxes are stored as four normalized floats ``x0, y0, x1, y1`` (``audit.schema.Box``);
-  all four are NULL for a finding without a box.
-- ``case_summary`` is a denormalized row per case, kept up to date inside the same
-  transaction as every audit run and decision, so the worklist never aggregates flags
-  (``data.summary`` keeps it; ``data.worklist`` reads it).
-- ``current_decisions`` is the one definition of the decision that counts: the latest per
-  flag and reviewer. Everything that means "the current decision" reads this view.
-- Timestamps are UTC (``TIMESTAMPTZ``).
-"""
+"""Migrations 1–4: the audit database itself (cases, drafts, audits, flags, decisions, reviewer
+boxes, eval runs, the worklist's summary, grounder comparisons, the ``current_decisions`` view)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from data.migrations.step import BOX_COLUMNS, Migration
 
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
-
-_BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
-
-MIGRATIONS: tuple[Migration, ...] = (
+AUDIT_SCHEMA: tuple[Migration, ...] = (
     Migration(
         1,
         "initial schema",
@@ -63,7 +37,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 finding_id BIGINT PRIMARY KEY DEFAULT nextval('reference_finding_id_seq'),
                 case_id VARCHAR NOT NULL,
                 label VARCHAR NOT NULL,
-                {_BOX},
+                {BOX_COLUMNS},
                 source VARCHAR NOT NULL,
                 reader VARCHAR,
                 source_label VARCHAR,
@@ -112,7 +86,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 position INTEGER NOT NULL,
                 case_id VARCHAR NOT NULL,
                 label VARCHAR NOT NULL,
-                {_BOX},
+                {BOX_COLUMNS},
                 score DOUBLE,
                 source VARCHAR,
                 box_scale VARCHAR
@@ -142,7 +116,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 position INTEGER NOT NULL,
                 type VARCHAR NOT NULL,
                 label VARCHAR NOT NULL,
-                {_BOX},
+                {BOX_COLUMNS},
                 finding_source VARCHAR,
                 phrase VARCHAR,
                 phrase_start INTEGER,
@@ -172,7 +146,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 run_id BIGINT,
                 reviewer VARCHAR NOT NULL,
                 label VARCHAR NOT NULL,
-                {_BOX},
+                {BOX_COLUMNS},
                 note VARCHAR,
                 created_at TIMESTAMPTZ NOT NULL
             )
@@ -299,160 +273,4 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE case_summary DROP COLUMN reviewers",
         ),
     ),
-    Migration(
-        5,
-        "accounts, sign-in attempts, audit trail, assignments, teaching feedback, settings, run purpose",
-        (
-            "CREATE SEQUENCE IF NOT EXISTS trail_event_id_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS assignment_id_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS teaching_feedback_id_seq START 1",
-            # Shared mode's accounts; the hash is argon2id (None: an account that signs in
-            # through the identity provider only).
-            """
-            CREATE TABLE accounts (
-                name VARCHAR PRIMARY KEY,
-                role VARCHAR NOT NULL,
-                password_hash VARCHAR,
-                disabled BOOLEAN NOT NULL DEFAULT false,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            # Every sign-in attempt, kept so that a restart does not reset a lock-out.
-            """
-            CREATE TABLE sign_in_attempts (
-                name VARCHAR NOT NULL,
-                client VARCHAR,
-                ok BOOLEAN NOT NULL,
-                attempted_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            "CREATE INDEX sign_in_attempts_name ON sign_in_attempts(name)",
-            """
-            CREATE TABLE audit_trail (
-                event_id BIGINT PRIMARY KEY DEFAULT nextval('trail_event_id_seq'),
-                recorded_at TIMESTAMPTZ NOT NULL,
-                actor VARCHAR,
-                role VARCHAR,
-                action VARCHAR NOT NULL,
-                target VARCHAR,
-                detail VARCHAR
-            )
-            """,
-            """
-            CREATE TABLE assignments (
-                assignment_id BIGINT PRIMARY KEY DEFAULT nextval('assignment_id_seq'),
-                name VARCHAR NOT NULL,
-                created_by VARCHAR NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                due_at TIMESTAMPTZ,
-                everyone BOOLEAN NOT NULL,
-                made_from VARCHAR
-            )
-            """,
-            "CREATE TABLE assignment_cases (assignment_id BIGINT NOT NULL, position INTEGER NOT NULL, "
-            "case_id VARCHAR NOT NULL)",
-            "CREATE TABLE assignment_students (assignment_id BIGINT NOT NULL, student VARCHAR NOT NULL)",
-            # An educator's accept/dismiss on a flag of a student's impression, with a note the
-            # student reads. Kept apart from ``decisions``: those judge the auditor on the
-            # worklist's drafts, and feed the Evaluation page and the export.
-            """
-            CREATE TABLE teaching_feedback (
-                feedback_id BIGINT PRIMARY KEY DEFAULT nextval('teaching_feedback_id_seq'),
-                flag_id BIGINT NOT NULL,
-                run_id BIGINT NOT NULL,
-                draft_id BIGINT NOT NULL,
-                case_id VARCHAR NOT NULL,
-                educator VARCHAR NOT NULL,
-                decision VARCHAR NOT NULL,
-                note VARCHAR,
-                decided_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE app_settings (
-                key VARCHAR PRIMARY KEY,
-                value JSON NOT NULL,
-                updated_by VARCHAR,
-                updated_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            # 'audit' (the worklist's runs) or 'teaching' (a student's impression against the
-            # reference): a case's latest audit is its latest 'audit' run.
-            "ALTER TABLE audit_runs ADD COLUMN purpose VARCHAR DEFAULT 'audit'",
-            "UPDATE audit_runs SET purpose = 'audit' WHERE purpose IS NULL",
-            "CREATE INDEX audit_runs_draft ON audit_runs(draft_id)",
-        ),
-    ),
-    Migration(
-        6,
-        "report generations and report evaluations",
-        (
-            "CREATE SEQUENCE IF NOT EXISTS generation_id_seq START 1",
-            # Every generation of a report, the failed ones too (raw text kept); a draft of
-            # kind 'generated' is made from each that did not fail. A generator's current
-            # report for a case is its latest generation there.
-            """
-            CREATE TABLE generations (
-                generation_id BIGINT PRIMARY KEY DEFAULT nextval('generation_id_seq'),
-                case_id VARCHAR NOT NULL,
-                generator VARCHAR NOT NULL,
-                backend VARCHAR NOT NULL,
-                model VARCHAR,
-                profile VARCHAR,
-                outcome VARCHAR NOT NULL,
-                raw_text VARCHAR,
-                error VARCHAR,
-                repairs JSON,
-                draft_id BIGINT,
-                run JSON,
-                seconds DOUBLE,
-                created_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            "CREATE INDEX generations_case ON generations(case_id)",
-            # A generator's current report for a case: its latest generation there (the one
-            # definition; everything that means "the current report" reads this view).
-            """
-            CREATE VIEW current_generations AS
-            SELECT * FROM generations
-            QUALIFY row_number() OVER (PARTITION BY generator, case_id ORDER BY generation_id DESC) = 1
-            """,
-            "CREATE SEQUENCE IF NOT EXISTS report_evaluation_id_seq START 1",
-            """
-            CREATE TABLE report_evaluations (
-                evaluation_id BIGINT PRIMARY KEY DEFAULT nextval('report_evaluation_id_seq'),
-                created_at TIMESTAMPTZ NOT NULL,
-                generators VARCHAR NOT NULL,
-                n_cases INTEGER NOT NULL,
-                evaluation JSON NOT NULL,
-                out_dir VARCHAR,
-                note VARCHAR
-            )
-            """,
-        ),
-    ),
-    Migration(
-        7,
-        "reviewer box edits",
-        (
-            # A reviewer's box is never changed in place or removed: each move, resize or
-            # deletion is an event, so the export shows what was drawn and what became of it.
-            "CREATE SEQUENCE IF NOT EXISTS reviewer_finding_event_id_seq START 1",
-            f"""
-            CREATE TABLE reviewer_finding_events (
-                event_id BIGINT PRIMARY KEY DEFAULT nextval('reviewer_finding_event_id_seq'),
-                finding_id BIGINT NOT NULL,
-                case_id VARCHAR NOT NULL,
-                reviewer VARCHAR NOT NULL,
-                action VARCHAR NOT NULL CHECK (action IN ('moved', 'deleted')),
-                {_BOX},
-                created_at TIMESTAMPTZ NOT NULL
-            )
-            """,
-            "CREATE INDEX reviewer_finding_events_case ON reviewer_finding_events(case_id)",
-        ),
-    ),
 )
-
-LATEST_VERSION: int = MIGRATIONS[-1].version
