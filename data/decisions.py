@@ -8,26 +8,14 @@ flag to decide marks the case reviewed instead.
 
 from __future__ import annotations
 
-import unicodedata
-
 import duckdb
 
-from data.errors import StoreError, UnknownRecordError
-from data.records import DecisionKind, DecisionRecord, ReasonCode, checked_note
+from data.errors import UnknownRecordError
+from data.records import DecisionKind, DecisionRecord, ReasonCode, checked_note, reviewer_name
 from data.sql import Family, fetch_record, fetch_records, insert_returning, now, require_case
 from data.summary import note_decision, refresh_case
 
 _COLUMNS = "decision_id, flag_id, run_id, case_id, reviewer, decision, reason_code, note, decided_at"
-
-
-def reviewer_name(name: str) -> str:
-    """The reviewer's name as stored: stripped, never empty, no control characters."""
-    name = name.strip()
-    if not name:
-        raise StoreError("a decision or a case review needs a reviewer name")
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise StoreError("a reviewer name cannot contain control characters (tabs, line breaks, ...)")
-    return name
 
 
 class Decisions(Family):

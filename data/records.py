@@ -7,6 +7,7 @@ any SQL runs; what comes out is a typed record, never a raw row.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -15,7 +16,7 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 from audit.labels import Label
 from audit.pipeline import draft_problem
 from audit.schema import AuditReport, Box, ExpectedFlag, FlagType, Frozen, ImageFinding, OutcomeStatus
-from data.errors import DraftRefusedError, NoteTooLongError
+from data.errors import DraftRefusedError, NoteTooLongError, StoreError
 
 DraftKind = Literal["human", "synthetic", "student", "generated"]
 DecisionKind = Literal["accept", "dismiss"]
@@ -49,6 +50,17 @@ def checked_note(note: str | None) -> str | None:
     if len(text) > MAX_NOTE_CHARS:
         raise NoteTooLongError(len(text), MAX_NOTE_CHARS)
     return text or None
+
+
+def reviewer_name(name: str) -> str:
+    """A reviewer's name as stored with a decision, a case review or a drawn box: stripped,
+    never empty, no control characters."""
+    name = name.strip()
+    if not name:
+        raise StoreError("a decision, a case review or a drawn box needs a reviewer name")
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise StoreError("a reviewer name cannot contain control characters (tabs, line breaks, ...)")
+    return name
 
 
 def checked_draft(case_id: str, text: str) -> str:

@@ -19,7 +19,7 @@ import duckdb
 from audit.labels import Label
 from audit.schema import Box, Frozen
 from data.errors import StoreError
-from data.records import ReviewerFinding, checked_note
+from data.records import ReviewerFinding, checked_note, reviewer_name
 from data.sql import Family, box_columns, fetch_rows, insert_returning, now, require_case
 
 
@@ -118,7 +118,7 @@ class ReviewerFindings(Family):
             finding_id=0,
             case_id=case_id,
             run_id=run_id,
-            reviewer=reviewer,
+            reviewer=reviewer_name(reviewer),
             label=label,  # type: ignore[arg-type]
             box=box,
             note=checked_note(note),
@@ -163,9 +163,7 @@ class ReviewerFindings(Family):
 
         Refuses (nothing saved) a box that is another reviewer's, not on this case, or already deleted.
         """
-        reviewer = reviewer.strip()
-        if not reviewer:
-            raise StoreError("editing boxes needs a reviewer name")
+        reviewer = reviewer_name(reviewer)
         at = now()
         new = [
             ReviewerFinding(

@@ -87,3 +87,23 @@ def test_an_unknown_case_or_a_nameless_reviewer_is_refused(store: Store) -> None
     add_case(store, "c")
     with pytest.raises(StoreError, match="reviewer name"):
         store.reviewer_findings.save_edits("c", "  ", added=[("nodule_mass", FIRST)])
+
+
+@pytest.mark.parametrize("name", ["  ", "ana\nbob", "ana\x1fbob"], ids=["blank", "newline", "separator"])
+def test_a_box_is_refused_under_a_name_a_decision_would_refuse(store: Store, name: str) -> None:
+    add_case(store, "c")
+
+    with pytest.raises(StoreError, match="reviewer name"):
+        store.reviewer_findings.add("c", name, "nodule_mass", FIRST)
+    with pytest.raises(StoreError, match="reviewer name"):
+        store.reviewer_findings.save_edits("c", name, added=[("nodule_mass", FIRST)])
+    assert store.reviewer_findings.for_case("c") == []
+
+
+def test_a_box_is_stored_under_the_name_stripped(store: Store) -> None:
+    add_case(store, "c")
+
+    store.reviewer_findings.add("c", " ana ", "nodule_mass", FIRST)
+    store.reviewer_findings.save_edits("c", " ana ", added=[("pneumothorax", SECOND)])
+
+    assert [b.reviewer for b in store.reviewer_findings.for_case("c")] == ["ana", "ana"]
